@@ -1,0 +1,1 @@
+"""The snapshot document (what the agent captures) and what can be derived from it."""

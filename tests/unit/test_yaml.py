@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import pytest
+
+from eidos_core import yaml
+from eidos_core.yaml import Scalar, YamlSyntaxError
+
+
+def test_yaml_12_rules_and_raw_text() -> None:
+    doc = yaml.load("v: 1.10\nb: yes\nn: ~\nh: 0x1F\nd: 2001-01-01\n")
+    assert doc == {"v": 1.1, "b": "yes", "n": None, "h": 31, "d": "2001-01-01"}
+    raw = yaml.load("v: 1.10\nw: true\n", raw=True)
+    assert raw["v"] == Scalar(1.1, "1.10", 1)
+    assert raw["w"].text == "true" and raw["w"].value is True
+
+
+def test_dump_quotes_strings_that_would_change_type() -> None:
+    text = yaml.dump({"a": "1.10", "b": "true", "c": "580.82.07", "d": {"e": [1, "x"]}, "f": ""})
+    assert yaml.load(text) == {"a": "1.10", "b": "true", "c": "580.82.07", "d": {"e": [1, "x"]}, "f": ""}
+    assert "c: 580.82.07" in text
+    assert "  e:\n    - 1\n" in text  # two-space indentation, indented sequences
+
+
+def test_dump_keeps_insertion_order() -> None:
+    assert yaml.dump({"z": 1, "a": 2}).splitlines() == ["z: 1", "a: 2"]
+
+
+@pytest.mark.parametrize(
+    ("text", "needle", "line"),
+    [
+        ("a: [1\n", "expected ','", 2),
+        ("a: 1\na: 2\n", "duplicate key 'a'", 2),
+        ("a: !!python/object x\n", "unsupported tag", 1),
+        ("a: !custom x\n", "unsupported tag !custom", 1),
+        ("a: &x [*x]\n", "", None),
+    ],
+)
+def test_errors_name_source_and_line(text: str, needle: str, line: int | None) -> None:
+    with pytest.raises(YamlSyntaxError) as info:
+        yaml.load(text, source="dir/file.yaml")
+    assert str(info.value).startswith("dir/file.yaml")
+    assert needle in str(info.value)
+    if line is not None:
+        assert info.value.line == line
+
+
+def test_alias_bomb_is_refused() -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+    with pytest.raises(YamlSyntaxError, match="alias bomb"):
+        yaml.load("\n".join(lines), source="bomb.yaml")
+
+
+def test_small_aliases_and_merge_keys_work() -> None:
+    doc = yaml.load("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\n")
+    assert doc["other"] == {"x": 1, "y": 3}
+
+
+def test_one_document_only() -> None:
+    with pytest.raises(YamlSyntaxError, match="one YAML document"):
+        yaml.load("a: 1\n---\nb: 2\n")
+    assert yaml.load("") is None
+
+
+def test_not_utf8() -> None:
+    with pytest.raises(YamlSyntaxError, match="not UTF-8"):
+        yaml.load(b"a: \xff\xfe\n", source="bin.yaml")
