@@ -18,6 +18,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+import ruamel.yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -65,7 +66,8 @@ def _yaml() -> YAML:
     # YAML instances keep parser state, so one per thread.
     inst: YAML | None = getattr(_local, "yaml", None)
     if inst is None:
-        inst = YAML(typ="safe", pure=True)
+        # libyaml's parser (ruamel.yaml.clib) when present: about five times faster.
+        inst = YAML(typ="safe", pure=not ruamel.yaml.__with_libyaml__)
         _local.yaml = inst
     return inst
 

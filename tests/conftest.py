@@ -3,7 +3,7 @@ helpers to write small recipe data sets."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -48,7 +48,7 @@ MINI_REGISTRY = {
 }
 
 
-def metadata_doc(name: str, spec: dict[str, object]) -> dict[str, object]:
+def metadata_doc(name: str, spec: Mapping[str, object]) -> dict[str, object]:
     return {
         "kind": "recipeMetadata",
         "apiVersion": "eidos.nvidia.com/v1alpha1",

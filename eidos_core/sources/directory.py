@@ -31,31 +31,33 @@ class DirectorySource:
         self.path = Path(path)
         self.poll_seconds = poll_seconds
         self._version = ""
+        self._seen: tuple[tuple[str, int, int, int], ...] = ()
 
     @property
     def description(self) -> str:
         return f"directory:{self.path}"
 
     async def load(self) -> RecipeStore:
+        # Fingerprint first: a change that lands while we read is caught by the next poll.
+        self._seen = await asyncio.to_thread(fingerprint, self.path)
         store = await asyncio.to_thread(load_directory, self.path)
         self._version = store.version
         return store
 
     async def updates(self) -> AsyncIterator[ReloadEvent]:
-        seen = await asyncio.to_thread(fingerprint, self.path)
         while True:
             await asyncio.sleep(self.poll_seconds)
             current = await asyncio.to_thread(fingerprint, self.path)
-            if current == seen:
+            if current == self._seen:
                 continue
-            seen = current
+            self._seen = current
             try:
                 store = await asyncio.to_thread(load_directory, self.path)
             except EidosError as exc:
                 yield exc
                 continue
             except OSError as exc:  # a file vanished mid-read: try again next round
-                seen = ()
+                self._seen = ()
                 yield EidosError(f"{self.path}: {exc}")
                 continue
             if store.version != self._version:
