@@ -1,14 +1,14 @@
-"""``eidosd`` / ``python -m eidosd``: read settings, serve until SIGTERM/SIGINT."""
+"""``eidosd`` / ``python -m eidosd``: read settings, serve until SIGTERM/SIGINT, exit 0."""
 
 from __future__ import annotations
 
-import logging
+import asyncio
 import sys
-
-from aiohttp import web
 
 from eidos_core.errors import EidosError
 from eidosd.app import create_app
+from eidosd.logs import configure_logging
+from eidosd.server import serve
 from eidosd.settings import load_settings
 
 
@@ -18,8 +18,17 @@ def main() -> int:
     except EidosError as exc:
         print(f"eidosd: {exc.message}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    configure_logging(settings.log_level_number)
+    try:
+        app = create_app(settings)
+    except EidosError as exc:
+        print(f"eidosd: {exc.message}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(serve(app))
+    except OSError as exc:  # e.g. the port is taken
+        print(f"eidosd: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
+        return 6
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The aiohttp application factory and the recipe-data lifecycle (load, then follow updates)."""
+"""The aiohttp application factory and the recipe-data lifecycle."""
 
 from __future__ import annotations
 
@@ -10,79 +10,72 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from eidos_core import __version__
-from eidos_core.errors import EidosError, InvalidRequestError
-from eidos_core.recipe.criteria import parse_criteria
+from eidos_core.errors import EidosError, UnavailableError
 from eidos_core.sources.base import RecipeSource
 from eidos_core.sources.directory import DirectorySource
 from eidos_core.sources.embedded import EmbeddedSource
-from eidosd import SERVICE_NAME
+from eidosd.keys import IN_FLIGHT, LIFECYCLE, METRICS, RECIPES, SETTINGS, SOURCE, Lifecycle
+from eidosd.metrics import Metrics
+from eidosd.middleware import InFlight, make_middleware
+from eidosd.openapi import setup_openapi
+from eidosd.ratelimit import RateLimiter
 from eidosd.recipes import RecipeService
+from eidosd.routes import add_routes
 from eidosd.settings import Settings
 
 log = logging.getLogger("eidosd")
 
-SETTINGS = web.AppKey("settings", Settings)
-SOURCE = web.AppKey("source", RecipeSource)
-RECIPES = web.AppKey("recipes", RecipeService)
-
-QUERY_PARAMS = ("service", "accelerator", "gpu", "intent", "os", "nodes")
-
-
-def error_response(exc: EidosError) -> web.Response:
-    body = {"code": exc.code, "message": exc.message, "retryable": exc.retryable}
-    if exc.details:
-        body["details"] = exc.details
-    return web.json_response(body, status=exc.http_status)
-
-
-async def get_recipe(request: web.Request) -> web.Response:
-    query = request.query
-    unknown = sorted(set(query) - set(QUERY_PARAMS))
-    try:
-        if unknown:
-            raise InvalidRequestError(
-                f"unknown query parameter {unknown[0]!r} (allowed: {', '.join(QUERY_PARAMS)})",
-                details={"parameter": unknown[0], "allowed": list(QUERY_PARAMS)},
-            )
-        criteria = parse_criteria(
-            query.get("service"),
-            query.get("accelerator") or query.get("gpu"),
-            query.get("intent"),
-            query.get("os"),
-            query.get("nodes"),
-        )
-        rendered, _ = request.app[RECIPES].render(criteria)
-    except EidosError as exc:
-        return error_response(exc)
-    return web.Response(body=rendered.body, content_type="application/json", headers={"ETag": rendered.etag})
-
-
-async def root(request: web.Request) -> web.Response:
-    return web.json_response({"service": SERVICE_NAME, "version": __version__, "routes": ["/v1/recipe"]})
+RETRY_FIRST_SECONDS = 0.5
+RETRY_MAX_SECONDS = 10.0
 
 
 def make_source(settings: Settings) -> RecipeSource:
     if settings.recipe_data_path:
         return DirectorySource(settings.recipe_data_path)
+    if settings.recipe_configmap:
+        raise UnavailableError("RECIPE_CONFIGMAP is not supported by this version of eidosd yet")
     return EmbeddedSource()
 
 
-async def _follow_updates(app: web.Application) -> None:
-    recipes, source = app[RECIPES], app[SOURCE]
-    async for event in source.updates():
-        if isinstance(event, EidosError):
-            log.error("recipe data update rejected; keeping the last good data: %s", event.message)
+async def _load_first(app: web.Application) -> None:
+    """Load the first store, retrying with capped backoff; /ready stays 503 until it works."""
+    delay = RETRY_FIRST_SECONDS
+    while True:
+        try:
+            store = await app[SOURCE].load()
+        except EidosError as exc:
+            app[METRICS].reload_errors.inc()
+            log.error("recipe data could not be loaded; retrying in %.1fs: %s", delay, exc.message)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_SECONDS)
             continue
-        recipes.swap(event)
-        log.info("recipe data reloaded", extra={"version": event.version, "source": event.source})
+        app[RECIPES].swap(store)
+        app[METRICS].reloads.inc()
+        log.info("recipe data loaded", extra={"recipe_version": store.version, "source": store.source})
+        return
+
+
+async def _follow(app: web.Application) -> None:
+    await _load_first(app)
+    async for event in app[SOURCE].updates():
+        if isinstance(event, EidosError):
+            app[METRICS].reload_errors.inc()
+            current = app[RECIPES].store
+            log.error(
+                "recipe data update rejected; still serving version %s: %s",
+                current.version if current else "none",
+                event.message,
+                extra={"details": event.details},
+            )
+            continue
+        app[RECIPES].swap(event)
+        app[METRICS].reloads.inc()
+        log.info("recipe data reloaded", extra={"recipe_version": event.version, "source": event.source})
 
 
 async def recipe_data(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: load the data before serving, follow changes while serving."""
-    store = await app[SOURCE].load()
-    app[RECIPES].swap(store)
-    log.info("recipe data loaded", extra={"version": store.version, "source": store.source})
-    task = asyncio.create_task(_follow_updates(app))
+    """cleanup_ctx: load and follow recipe data in the background while the app runs."""
+    task = asyncio.create_task(_follow(app), name="recipe-data")
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -90,11 +83,20 @@ async def recipe_data(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings, source: RecipeSource | None = None) -> web.Application:
-    app = web.Application()
+    metrics = Metrics()
+    limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
+    in_flight = InFlight()
+    app = web.Application(
+        middlewares=[make_middleware(metrics, limiter, in_flight, settings.write_timeout)],
+        client_max_size=settings.max_body_bytes,
+    )
     app[SETTINGS] = settings
     app[SOURCE] = source or make_source(settings)
-    app[RECIPES] = RecipeService(__version__, settings.allowlists)
-    app.router.add_get("/", root)
-    app.router.add_get("/v1/recipe", get_recipe)
+    app[METRICS] = metrics
+    app[RECIPES] = RecipeService(__version__, settings.allowlists, metrics)
+    app[LIFECYCLE] = Lifecycle()
+    app[IN_FLIGHT] = in_flight
+    add_routes(app)
+    setup_openapi(app)
     app.cleanup_ctx.append(recipe_data)
     return app

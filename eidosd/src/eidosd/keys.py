@@ -1,0 +1,28 @@
+"""Typed application state (``web.AppKey``): what the app holds and who may read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from eidos_core.sources.base import RecipeSource
+from eidosd.metrics import Metrics
+from eidosd.middleware import InFlight
+from eidosd.recipes import RecipeService
+from eidosd.settings import Settings
+
+
+@dataclass(slots=True)
+class Lifecycle:
+    """Set on SIGTERM: /ready answers 503 so load balancers stop sending traffic."""
+
+    draining: bool = False
+
+
+SETTINGS = web.AppKey("settings", Settings)
+SOURCE = web.AppKey("source", RecipeSource)
+RECIPES = web.AppKey("recipes", RecipeService)
+METRICS = web.AppKey("metrics", Metrics)
+LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
+IN_FLIGHT = web.AppKey("in_flight", InFlight)

@@ -1,0 +1,139 @@
+"""HTTP handlers. Each one is small: parse, call the library, answer. Errors are raised as
+:class:`EidosError` and rendered by the middleware."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import web
+from aiohttp_apigami import docs, json_schema, querystring_schema, response_schema
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from eidos_core import __version__, yaml
+from eidos_core.errors import InvalidRequestError
+from eidos_core.recipe.criteria import criteria_from_document, parse_criteria
+from eidosd import SERVICE_NAME
+from eidosd.errors import RequestTimeoutError
+from eidosd.keys import LIFECYCLE, METRICS, RECIPES, SETTINGS
+from eidosd.recipes import Rendered
+from eidosd.schemas import (
+    CriteriaQuerySchema,
+    ErrorSchema,
+    HealthSchema,
+    ReadySchema,
+    RecipeCriteriaSchema,
+    RecipeResultSchema,
+    ServiceInfoSchema,
+)
+
+QUERY_PARAMS = ("service", "accelerator", "gpu", "intent", "os", "nodes")
+PUBLIC_ROUTES = ("/", "/docs", "/health", "/metrics", "/openapi.json", "/ready", "/v1/recipe")
+_ERRORS = {
+    400: "Invalid criteria (the message names the field and the allowed values).",
+    429: "Rate limit exceeded; see Retry-After.",
+    503: "Recipe data not loaded yet.",
+}
+
+
+def _recipe_response(request: web.Request, rendered: Rendered) -> web.Response:
+    if request.headers.get("If-None-Match") == rendered.etag:
+        return web.Response(
+            status=304, headers={"ETag": rendered.etag, "Cache-Control": rendered.headers["Cache-Control"]}
+        )
+    return web.Response(body=rendered.body, headers=rendered.headers)
+
+
+def _document_errors(handler: Any) -> Any:
+    for status, description in _ERRORS.items():
+        handler = response_schema(ErrorSchema(), status, description=description)(handler)
+    return handler
+
+
+@docs(tags=["recipes"], summary="Resolve a recipe from query parameters",
+      description="Every parameter is optional (default any). Repeated parameters: the first wins.")  # fmt: skip
+@querystring_schema(CriteriaQuerySchema())
+@response_schema(RecipeResultSchema(), 200, description="The recipe (ETag; 304 on If-None-Match).")
+@_document_errors
+async def get_recipe(request: web.Request) -> web.Response:
+    recipes = request.app[RECIPES]
+    query_string = request.query_string
+    cached = recipes.cached_query(query_string)
+    if cached is not None:
+        return _recipe_response(request, cached)
+    query = request.query
+    for name in query:
+        if name not in QUERY_PARAMS:
+            raise InvalidRequestError(
+                f"unknown query parameter {name!r} (allowed: {', '.join(QUERY_PARAMS)})",
+                details={"parameter": name, "allowed": list(QUERY_PARAMS)},
+            )
+    criteria = parse_criteria(
+        query.get("service"),
+        query.get("accelerator") or query.get("gpu"),
+        query.get("intent"),
+        query.get("os"),
+        query.get("nodes"),
+    )
+    return _recipe_response(request, recipes.render(criteria, query_string))
+
+
+@docs(tags=["recipes"], summary="Resolve a recipe from a recipeCriteria document (JSON or YAML)")
+@json_schema(RecipeCriteriaSchema())
+@response_schema(RecipeResultSchema(), 200, description="The recipe.")
+@response_schema(ErrorSchema(), 408, description="The body did not arrive within READ_TIMEOUT.")
+@response_schema(ErrorSchema(), 413, description="The body is larger than the limit.")
+@_document_errors
+async def post_recipe(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    try:
+        async with asyncio.timeout(settings.read_timeout):
+            body = await request.read()
+    except TimeoutError:
+        raise RequestTimeoutError(f"request body not received within {settings.read_timeout:g}s") from None
+    doc = yaml.load(body, source="request body")  # JSON is YAML 1.2
+    criteria = criteria_from_document(doc, source="request body")
+    return _recipe_response(request, request.app[RECIPES].render(criteria))
+
+
+@docs(tags=["service"], summary="Service name, version and routes")
+@response_schema(ServiceInfoSchema(), 200)
+async def root(request: web.Request) -> web.Response:
+    return web.json_response({"service": SERVICE_NAME, "version": __version__, "routes": list(PUBLIC_ROUTES)})
+
+
+@docs(tags=["probes"], summary="Liveness: 200 while the process serves HTTP")
+@response_schema(HealthSchema(), 200)
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+@docs(tags=["probes"], summary="Readiness: 200 once recipe data is loaded, 503 before that and while draining")
+@response_schema(ReadySchema(), 200)
+@response_schema(ReadySchema(), 503)
+async def ready(request: web.Request) -> web.Response:
+    store = request.app[RECIPES].store
+    if request.app[LIFECYCLE].draining:
+        return web.json_response({"status": "not ready", "reason": "shutting down"}, status=503)
+    if store is None:
+        return web.json_response({"status": "not ready", "reason": "recipe data not loaded"}, status=503)
+    return web.json_response({"status": "ready", "recipeVersion": store.version, "recipeSource": store.source})
+
+
+_METRICS_RESPONSE = {200: {"description": "Metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}}
+
+
+@docs(tags=["service"], summary="Prometheus metrics (text exposition format)", responses=_METRICS_RESPONSE)
+async def metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[METRICS].registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def add_routes(app: web.Application) -> None:
+    router = app.router
+    router.add_get("/", root, allow_head=False)
+    router.add_get("/health", health, allow_head=False)
+    router.add_get("/ready", ready, allow_head=False)
+    router.add_get("/metrics", metrics, allow_head=False)
+    router.add_get("/v1/recipe", get_recipe, allow_head=False)
+    router.add_post("/v1/recipe", post_recipe)

@@ -1,0 +1,296 @@
+"""eidosd's application over a real socket (pytest-aiohttp's test server and client)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from eidos_core import yaml
+from eidos_core.errors import UnavailableError
+from eidos_core.recipe.model import RecipeStore
+from eidos_core.sources.base import ReloadEvent
+from eidos_core.sources.embedded import embedded_store
+from eidosd.app import create_app
+from eidosd.keys import RECIPES
+from eidosd.settings import Settings
+from tests.conftest import metadata_doc, mini_files
+
+Client = TestClient[web.Request, web.Application]
+MakeClient = Callable[..., Awaitable[Client]]
+
+
+@pytest.fixture
+def make_client(aiohttp_client: Any) -> MakeClient:
+    async def make(settings: Settings | None = None, source: Any = None, extra: Any = None) -> Client:
+        app = create_app(settings or Settings(), source)
+        if extra:
+            extra(app)
+        client: Client = await aiohttp_client(app)
+        for _ in range(200):  # the first load runs in the background
+            if app[RECIPES].store is not None:
+                break
+            await asyncio.sleep(0.01)
+        return client
+
+    return make
+
+
+def metric_value(text: str, name: str, labels: dict[str, str] | None = None) -> float:
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in (labels or {}).items()):
+                return float(sample.value)
+    raise KeyError(name)
+
+
+async def test_recipe_headers_and_etag(make_client: MakeClient) -> None:
+    client = await make_client()
+    resp = await client.get("/v1/recipe", params={"service": "eks", "accelerator": "h100", "intent": "training"})
+    assert resp.status == 200
+    doc = await resp.json()
+    assert doc["kind"] == "recipeResult"
+    assert doc["criteria"] == {"service": "eks", "accelerator": "h100", "intent": "training", "os": "any"}
+    assert resp.headers["Cache-Control"] == "public, max-age=600"
+    assert resp.headers["X-RateLimit-Limit"] == "200"
+    assert int(resp.headers["X-RateLimit-Remaining"]) == 199
+    assert "X-RateLimit-Reset" in resp.headers
+    etag = resp.headers["ETag"]
+    again = await client.get("/v1/recipe?service=eks&accelerator=h100&intent=training", headers={"If-None-Match": etag})
+    assert again.status == 304
+    assert again.headers["ETag"] == etag
+    # Same criteria spelled differently: same body, same ETag.
+    other = await client.get("/v1/recipe?intent=TRAINING&gpu=h100&service=eks")
+    assert other.headers["ETag"] == etag
+
+
+async def test_request_id_echoed_or_generated(make_client: MakeClient) -> None:
+    client = await make_client()
+    resp = await client.get("/v1/recipe", headers={"X-Request-Id": "abc-123"})
+    assert resp.headers["X-Request-Id"] == "abc-123"
+    resp = await client.get("/v1/recipe", headers={"X-Request-Id": "bad id with spaces"})
+    assert len(resp.headers["X-Request-Id"]) == 36
+    resp = await client.get("/v1/recipe?os=beos")
+    body = await resp.json()
+    assert body["requestId"] == resp.headers["X-Request-Id"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "needle"),
+    [
+        ("service=windows", "service", "invalid service type: windows"),
+        ("gpu=v100", "accelerator", "invalid accelerator type: v100"),
+        ("intent=serving", "intent", "allowed: inference, training, any"),
+        ("nodes=-5", "nodes", "invalid nodes count: -5"),
+    ],
+)
+async def test_bad_criteria_400(make_client: MakeClient, query: str, field: str, needle: str) -> None:
+    client = await make_client()
+    resp = await client.get("/v1/recipe?" + query)
+    assert resp.status == 400
+    body = await resp.json()
+    assert list(body) == ["code", "message", "details", "requestId", "timestamp", "retryable"]
+    assert body["code"] == "INVALID_REQUEST" and body["retryable"] is False
+    assert body["details"]["field"] == field and needle in body["message"]
+
+
+async def test_unknown_parameter_404_405(make_client: MakeClient) -> None:
+    client = await make_client()
+    resp = await client.get("/v1/recipe?k8s=1.30")
+    assert resp.status == 400
+    assert (await resp.json())["details"] == {
+        "parameter": "k8s",
+        "allowed": ["service", "accelerator", "gpu", "intent", "os", "nodes"],
+    }
+    resp = await client.get("/v2/recipe")
+    assert resp.status == 404 and (await resp.json())["code"] == "NOT_FOUND"
+    resp = await client.delete("/v1/recipe")
+    assert resp.status == 405
+    assert resp.headers["Allow"] == "GET,POST"
+    assert (await resp.json())["code"] == "METHOD_NOT_ALLOWED"
+
+
+async def test_post_json_and_yaml(make_client: MakeClient) -> None:
+    client = await make_client()
+    body = {
+        "kind": "recipeCriteria",
+        "apiVersion": "eidos.nvidia.com/v1alpha1",
+        "spec": {"service": "gke", "os": "cos"},
+    }
+    resp = await client.post("/v1/recipe", json=body)
+    assert resp.status == 200
+    via_json = await resp.json()
+    resp = await client.post("/v1/recipe", data=yaml.dump(body), headers={"Content-Type": "application/yaml"})
+    assert await resp.json() == via_json
+    assert "gke-cos" in via_json["metadata"]["appliedOverlays"]
+    get = await (await client.get("/v1/recipe?service=gke&os=cos")).json()
+    assert get == via_json
+
+
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [
+        (b"spec: [", "request body"),
+        (b'{"kind": "Snapshot"}', "kind must be 'recipeCriteria'"),
+        (b'{"spec": {"os": "windows"}}', "invalid os type: windows"),
+    ],
+)
+async def test_post_bad_body(make_client: MakeClient, data: bytes, needle: str) -> None:
+    client = await make_client()
+    resp = await client.post("/v1/recipe", data=data)
+    assert resp.status == 400
+    assert needle in (await resp.json())["message"]
+
+
+async def test_body_too_large(make_client: MakeClient) -> None:
+    client = await make_client(Settings(max_body_bytes=1024))
+    resp = await client.post("/v1/recipe", data=b"x" * 4096)
+    assert resp.status == 413
+    assert (await resp.json())["code"] == "PAYLOAD_TOO_LARGE"
+
+
+async def test_rate_limit_429_and_probes_exempt(make_client: MakeClient) -> None:
+    client = await make_client(Settings(rate_limit=1, rate_burst=3))
+    statuses = [(await client.get("/v1/recipe")).status for _ in range(3)]
+    assert statuses == [200, 200, 200]
+    resp = await client.get("/v1/recipe")
+    assert resp.status == 429
+    assert int(resp.headers["Retry-After"]) >= 1
+    body = await resp.json()
+    assert body["code"] == "RATE_LIMIT_EXCEEDED" and body["retryable"] is True
+    for path in ("/health", "/ready", "/metrics"):
+        assert (await client.get(path)).status == 200
+    metrics = await (await client.get("/metrics")).text()
+    assert metric_value(metrics, "eidos_rate_limit_rejects_total") == 1
+    assert metric_value(metrics, "eidos_http_requests_total", {"path": "/v1/recipe", "status": "429"}) == 1
+
+
+async def test_metrics_parse(make_client: MakeClient) -> None:
+    client = await make_client()
+    for _ in range(3):
+        await client.get("/v1/recipe?service=eks")
+    await client.get("/nowhere")
+    text = await (await client.get("/metrics")).text()
+    assert (
+        metric_value(text, "eidos_http_requests_total", {"method": "GET", "path": "/v1/recipe", "status": "200"}) == 3
+    )
+    assert metric_value(text, "eidos_http_requests_total", {"path": "unmatched", "status": "404"}) == 1
+    assert metric_value(text, "eidos_http_request_duration_seconds_count", {"path": "/v1/recipe"}) == 3
+    assert metric_value(text, "eidos_recipe_cache_misses_total") == 1
+    assert metric_value(text, "eidos_recipe_cache_hits_total") == 2
+    assert metric_value(text, "eidos_recipe_reload_total") == 1
+    assert (
+        metric_value(text, "eidos_recipe_store_info", {"source": "embedded", "version": embedded_store().version}) == 1
+    )
+    assert metric_value(text, "eidos_http_requests_in_flight") == 0
+    assert metric_value(text, "eidos_recipe_build_duration_seconds_count") == 1
+    assert metric_value(text, "process_resident_memory_bytes") > 0
+
+
+async def test_internal_error_does_not_leak(make_client: MakeClient) -> None:
+    async def boom(request: web.Request) -> web.Response:
+        raise RuntimeError("secret database password")
+
+    client = await make_client(extra=lambda app: app.router.add_get("/boom", boom))
+    resp = await client.get("/boom")
+    assert resp.status == 500
+    body = await resp.json()
+    assert body["code"] == "INTERNAL" and "secret" not in json.dumps(body)
+
+
+async def test_handler_overrun_is_504(make_client: MakeClient) -> None:
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(5)
+        return web.Response()
+
+    client = await make_client(Settings(write_timeout=0.1), extra=lambda app: app.router.add_get("/slow", slow))
+    resp = await client.get("/slow")
+    assert resp.status == 504
+    assert (await resp.json())["code"] == "TIMEOUT"
+
+
+async def test_slow_body_is_408(make_client: MakeClient) -> None:
+    client = await make_client(Settings(read_timeout=0.2))
+    assert client.port is not None
+    reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
+    writer.write(b'POST /v1/recipe HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"spec":')
+    await writer.drain()
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert head.startswith(b"HTTP/1.1 408")
+    writer.close()
+
+
+class SlowSource:
+    """Fails its first loads (API down), then serves the embedded data."""
+
+    description = "flaky"
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+
+    async def load(self) -> RecipeStore:
+        if self.failures:
+            self.failures -= 1
+            raise UnavailableError("API down")
+        return embedded_store()
+
+    async def updates(self) -> AsyncIterator[ReloadEvent]:
+        await asyncio.Event().wait()
+        yield embedded_store()
+
+
+async def test_not_ready_until_data_loads(aiohttp_client: Any) -> None:
+    app = create_app(Settings(), SlowSource(failures=2))
+    client = await aiohttp_client(app)
+    resp = await client.get("/ready")
+    assert resp.status == 503
+    resp = await client.get("/v1/recipe")
+    assert resp.status == 503 and (await resp.json())["retryable"] is True
+    for _ in range(100):
+        if (await client.get("/ready")).status == 200:
+            break
+        await asyncio.sleep(0.05)
+    assert (await client.get("/ready")).status == 200
+    text = await (await client.get("/metrics")).text()
+    assert metric_value(text, "eidos_recipe_reload_errors_total") == 2
+
+
+async def test_reload_from_directory(make_client: MakeClient, tmp_path: Path) -> None:
+    for rel, data in mini_files().items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(data)
+    client = await make_client(Settings(recipe_data_path=str(tmp_path)))
+    first = await (await client.get("/v1/recipe?service=eks")).json()
+    assert first["metadata"]["appliedOverlays"] == ["base"]
+    spec = {"criteria": {"service": "eks"}, "componentRefs": [{"name": "a", "version": "7.7.7"}]}
+    (tmp_path / "overlays" / "eks.yaml").write_text(yaml.dump(metadata_doc("eks", spec)))
+    for _ in range(40):
+        doc = await (await client.get("/v1/recipe?service=eks")).json()
+        if doc["metadata"]["appliedOverlays"] == ["base", "eks"]:
+            break
+        await asyncio.sleep(0.05)
+    assert {c["name"]: c.get("version") for c in doc["componentRefs"]}["a"] == "7.7.7"
+    (tmp_path / "overlays" / "eks.yaml").write_text("kind: [broken\n")
+    await asyncio.sleep(1.2)
+    kept = await (await client.get("/v1/recipe?service=eks")).json()
+    assert kept == doc
+    text = await (await client.get("/metrics")).text()
+    assert metric_value(text, "eidos_recipe_reload_errors_total") == 1
+    assert metric_value(text, "eidos_recipe_reload_total") == 2
+
+
+async def test_root_lists_routes_and_docs_served(make_client: MakeClient) -> None:
+    client = await make_client()
+    info = await (await client.get("/")).json()
+    assert info["service"] == "eidosd" and info["routes"] == sorted(info["routes"])
+    assert "/v1/recipe" in info["routes"]
+    assert (await client.get("/docs")).status == 200
+    spec = await (await client.get("/openapi.json")).json()
+    assert spec["openapi"] == "3.0.3"
