@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -110,3 +111,82 @@ def test_allowlist_is_enforced(start_eidosd) -> None:  # type: ignore[no-untyped
     status, doc = get(base + "/v1/recipe?accelerator=gb200")
     assert status == 400
     assert doc["details"] == {"field": "accelerator", "requested": "gb200", "allowed": ["h100", "l40"]}
+
+
+def spawn(tmp_path: Path, **env: str) -> tuple[subprocess.Popen[bytes], int]:
+    assert EIDOSD
+    port = free_port()
+    proc = subprocess.Popen(
+        [EIDOSD],
+        env={**os.environ, "PORT": str(port), "HOST": "127.0.0.1", **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=1) as resp:
+                if resp.status == 200:
+                    return proc, port
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("eidosd did not become ready")
+
+
+def test_json_logs_carry_request_id(tmp_path: Path) -> None:
+    proc, port = spawn(tmp_path, LOG_LEVEL="info")
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/recipe?service=aks", headers={"X-Request-Id": "trace-42"})
+    urllib.request.urlopen(req, timeout=5).close()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    lines = [json.loads(line) for line in err.decode().splitlines() if line.strip()]
+    assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+    (access,) = [line for line in lines if line.get("request_id") == "trace-42"]
+    assert access["logger"] == "eidosd.access"
+    assert (access["method"], access["route"], access["status"]) == ("GET", "/v1/recipe", 200)
+    assert access["duration_ms"] >= 0 and access["remote"] == "127.0.0.1"
+
+
+def test_warning_level_has_no_access_lines(tmp_path: Path) -> None:
+    proc, port = spawn(tmp_path, LOG_LEVEL="warning")
+    urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/recipe", timeout=5).close()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    assert b"eidosd.access" not in err
+
+
+def test_sigterm_drains_a_request_whose_body_is_still_arriving(tmp_path: Path) -> None:
+    proc, port = spawn(tmp_path, SHUTDOWN_DELAY="0.5s", SHUTDOWN_TIMEOUT="10s", LOG_LEVEL="warning")
+    body = b'{"spec": {"service": "gke", "os": "cos"}}'
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(b"POST /v1/recipe HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 + f"Content-Length: {len(body)}\r\n\r\n".encode() + body[:10])  # fmt: skip
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    # Readiness flips at once, while the process still serves.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        status, _ = get(f"http://127.0.0.1:{port}/ready")
+        if status == 503:
+            break
+        time.sleep(0.02)
+    assert status == 503
+    time.sleep(0.8)  # past SHUTDOWN_DELAY: the listener is closed now
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    sock.sendall(body[10:])
+    response = b""
+    while not response.endswith(b"}") or b"\r\n\r\n" not in response:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        response += chunk
+    sock.close()
+    assert response.startswith(b"HTTP/1.1 200")
+    assert b'"gke-cos"' in response
+    proc.wait(15)
+    assert proc.returncode == 0
