@@ -19,7 +19,7 @@ from eidos_core.recipe.model import RecipeStore
 from eidos_core.sources.base import ReloadEvent
 from eidos_core.sources.embedded import embedded_store
 from eidosd.app import create_app
-from eidosd.keys import RECIPES
+from eidosd.keys import PIPELINE, RECIPES
 from eidosd.settings import Settings
 from tests.conftest import metadata_doc, mini_files
 
@@ -198,7 +198,7 @@ async def test_internal_error_does_not_leak(make_client: MakeClient) -> None:
     async def boom(request: web.Request) -> web.Response:
         raise RuntimeError("secret database password")
 
-    client = await make_client(extra=lambda app: app.router.add_get("/boom", boom))
+    client = await make_client(extra=lambda app: app.router.add_get("/boom", app[PIPELINE].wrap(boom, "/boom", "GET")))
     resp = await client.get("/boom")
     assert resp.status == 500
     body = await resp.json()
@@ -210,7 +210,10 @@ async def test_handler_overrun_is_504(make_client: MakeClient) -> None:
         await asyncio.sleep(5)
         return web.Response()
 
-    client = await make_client(Settings(write_timeout=0.1), extra=lambda app: app.router.add_get("/slow", slow))
+    client = await make_client(
+        Settings(write_timeout=0.1),
+        extra=lambda app: app.router.add_get("/slow", app[PIPELINE].wrap(slow, "/slow", "GET")),
+    )
     resp = await client.get("/slow")
     assert resp.status == 504
     assert (await resp.json())["code"] == "TIMEOUT"

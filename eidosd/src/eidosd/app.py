@@ -14,13 +14,14 @@ from eidos_core.errors import EidosError, UnavailableError
 from eidos_core.sources.base import RecipeSource
 from eidos_core.sources.directory import DirectorySource
 from eidos_core.sources.embedded import EmbeddedSource
-from eidosd.keys import IN_FLIGHT, LIFECYCLE, METRICS, RECIPES, SETTINGS, SOURCE, Lifecycle
+from eidosd.deadline import Deadlines
+from eidosd.keys import DEADLINES, IN_FLIGHT, LIFECYCLE, METRICS, PIPELINE, RECIPES, SETTINGS, SOURCE, Lifecycle
 from eidosd.metrics import Metrics
-from eidosd.middleware import InFlight, make_middleware
 from eidosd.openapi import setup_openapi
+from eidosd.pipeline import InFlight, Pipeline
 from eidosd.ratelimit import RateLimiter
 from eidosd.recipes import RecipeService
-from eidosd.routes import add_routes
+from eidosd.routes import add_fallback, add_routes
 from eidosd.settings import Settings
 
 log = logging.getLogger("eidosd")
@@ -82,21 +83,32 @@ async def recipe_data(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+async def deadline_watchdog(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the task that cuts off handlers running past WRITE_TIMEOUT."""
+    task = asyncio.create_task(app[DEADLINES].watch(), name="deadlines")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def create_app(settings: Settings, source: RecipeSource | None = None) -> web.Application:
     metrics = Metrics()
     limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
     in_flight = InFlight()
-    app = web.Application(
-        middlewares=[make_middleware(metrics, limiter, in_flight, settings.write_timeout)],
-        client_max_size=settings.max_body_bytes,
-    )
+    deadlines = Deadlines(settings.write_timeout)
+    app = web.Application(client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[SOURCE] = source or make_source(settings)
     app[METRICS] = metrics
     app[RECIPES] = RecipeService(__version__, settings.allowlists, metrics)
     app[LIFECYCLE] = Lifecycle()
     app[IN_FLIGHT] = in_flight
-    add_routes(app)
+    app[DEADLINES] = deadlines
+    pipeline = app[PIPELINE] = Pipeline(metrics, limiter, in_flight, deadlines)
+    add_routes(app, pipeline)
     setup_openapi(app)
+    add_fallback(app, pipeline)
     app.cleanup_ctx.append(recipe_data)
+    app.cleanup_ctx.append(deadline_watchdog)
     return app

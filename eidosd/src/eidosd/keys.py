@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from eidos_core.sources.base import RecipeSource
+from eidosd.deadline import Deadlines
 from eidosd.metrics import Metrics
-from eidosd.middleware import InFlight
+from eidosd.pipeline import InFlight, Pipeline
 from eidosd.recipes import RecipeService
 from eidosd.settings import Settings
 
@@ -26,3 +27,5 @@ RECIPES = web.AppKey("recipes", RecipeService)
 METRICS = web.AppKey("metrics", Metrics)
 LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
 IN_FLIGHT = web.AppKey("in_flight", InFlight)
+DEADLINES = web.AppKey("deadlines", Deadlines)
+PIPELINE = web.AppKey("pipeline", Pipeline)

@@ -8,7 +8,7 @@ import sys
 
 from pythonjsonlogger.json import JsonFormatter
 
-# Set by the request middleware; each aiohttp request runs in its own task, so the value
+# Set by the request pipeline; each aiohttp request runs in its own task, so the value
 # follows the request through every await.
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 

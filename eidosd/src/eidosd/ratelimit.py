@@ -6,13 +6,12 @@ Non-blocking: a request either takes a token now or is refused with how long to 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from aiolimiter import AsyncLimiter
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     allowed: bool
     remaining: int
     reset_seconds: int  # until the bucket is full again
@@ -33,11 +32,12 @@ class RateLimiter:
         return float(self._bucket._level)
 
     def try_acquire(self) -> Decision:
-        if self._bucket.has_capacity(1):
+        bucket = self._bucket
+        if bucket.has_capacity(1):
             # Capacity is there, so acquire() completes without suspending: take it inline.
-            self._bucket._level += 1
-            level = self._level()
-            return Decision(True, int(self.burst - level), math.ceil(level / self.rate), 0)
+            bucket._level += 1
+            level = bucket._level
+            return Decision(True, int(self.burst - level), -int(-level // self.rate), 0)
         level = self._level()
         wait = (level + 1 - self.burst) / self.rate
         return Decision(False, 0, math.ceil(level / self.rate), max(1, math.ceil(wait)))

@@ -12,6 +12,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from multidict import CIMultiDict
+
 from eidos_core.errors import UnavailableError
 from eidos_core.recipe.build import build_recipe
 from eidos_core.recipe.criteria import AllowLists, Criteria
@@ -57,7 +59,7 @@ class RecipeService:
         current = self._current
         hit = current.by_query.get(query_string) if current else None
         if hit is not None:
-            self.metrics.cache_hits.inc()
+            self.metrics.http.cache_hits += 1
         return hit
 
     def render(self, criteria: Criteria, query_string: str | None = None) -> Rendered:
@@ -69,14 +71,14 @@ class RecipeService:
         key = criteria.key()
         rendered = current.by_criteria.get(key)
         if rendered is not None:
-            self.metrics.cache_hits.inc()
+            self.metrics.http.cache_hits += 1
         else:
-            self.metrics.cache_misses.inc()
+            self.metrics.http.cache_misses += 1
             started = time.perf_counter()
             body = to_json(recipe_to_document(build_recipe(current.store, criteria), self.version))
             self.metrics.build_duration.observe(time.perf_counter() - started)
             etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-            headers = {"Content-Type": "application/json", "ETag": etag, "Cache-Control": CACHE_CONTROL}
+            headers = CIMultiDict({"Content-Type": "application/json", "ETag": etag, "Cache-Control": CACHE_CONTROL})
             rendered = Rendered(body, etag, headers)
             if len(current.by_criteria) < MAX_CACHED:
                 current.by_criteria[key] = rendered

@@ -1,5 +1,5 @@
 """HTTP handlers. Each one is small: parse, call the library, answer. Errors are raised as
-:class:`EidosError` and rendered by the middleware."""
+:class:`EidosError` and rendered by the pipeline (pipeline.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from eidos_core.recipe.criteria import criteria_from_document, parse_criteria
 from eidosd import SERVICE_NAME
 from eidosd.errors import RequestTimeoutError
 from eidosd.keys import LIFECYCLE, METRICS, RECIPES, SETTINGS
+from eidosd.pipeline import Pipeline, fallback
 from eidosd.recipes import Rendered
 from eidosd.schemas import (
     CriteriaQuerySchema,
@@ -129,11 +130,17 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def add_routes(app: web.Application) -> None:
+def add_routes(app: web.Application, pipeline: Pipeline) -> None:
+    """Application routes go through the pipeline; probes and metrics do not."""
     router = app.router
-    router.add_get("/", root, allow_head=False)
+    router.add_get("/", pipeline.wrap(root, "/", "GET"), allow_head=False)
     router.add_get("/health", health, allow_head=False)
     router.add_get("/ready", ready, allow_head=False)
     router.add_get("/metrics", metrics, allow_head=False)
-    router.add_get("/v1/recipe", get_recipe, allow_head=False)
-    router.add_post("/v1/recipe", post_recipe)
+    router.add_get("/v1/recipe", pipeline.wrap(get_recipe, "/v1/recipe", "GET"), allow_head=False)
+    router.add_post("/v1/recipe", pipeline.wrap(post_recipe, "/v1/recipe", "POST"))
+
+
+def add_fallback(app: web.Application, pipeline: Pipeline) -> None:
+    """Last route of all: unknown paths and wrong methods, as JSON envelopes."""
+    app.router.add_route("*", "/{tail:.*}", pipeline.wrap(fallback, None))
