@@ -190,3 +190,18 @@ def test_sigterm_drains_a_request_whose_body_is_still_arriving(tmp_path: Path) -
     assert b'"gke-cos"' in response
     proc.wait(15)
     assert proc.returncode == 0
+
+
+def test_idle_keepalive_connection_is_closed(tmp_path: Path) -> None:
+    proc, port = spawn(tmp_path, IDLE_TIMEOUT="300ms", LOG_LEVEL="warning")
+    try:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        started = time.monotonic()
+        assert sock.recv(1) == b""  # the server hangs up on the idle connection
+        assert time.monotonic() - started < 3
+        sock.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
