@@ -121,3 +121,22 @@ def read_embedded() -> dict[str, bytes]:
 
     walk(resources.files(EMBEDDED_PACKAGE), "")
     return files
+
+
+def read_mapping(entries: dict[str, bytes], origin: str) -> dict[str, bytes]:
+    """Data files from flat keys (a ConfigMap's data): ``a__b.yaml`` → ``a/b.yaml``."""
+    files: dict[str, bytes] = {}
+    problems: list[Problem] = []
+    for key in sorted(entries):
+        rel = unflatten(key)
+        if not _wanted(rel):
+            continue
+        if len(entries[key]) > MAX_FILE_BYTES:
+            problems.append(Problem(f"{origin}:{key}", "", f"entry is larger than {MAX_FILE_BYTES} bytes"))
+        elif rel in files:
+            problems.append(Problem(f"{origin}:{key}", "", f"same data path {rel!r} as another key"))
+        else:
+            files[rel] = entries[key]
+    if problems:
+        raise RecipeDataError(problems)
+    return files

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from eidos_core import __version__
-from eidos_core.errors import EidosError, UnavailableError
+from eidos_core.errors import EidosError
 from eidos_core.sources.base import RecipeSource
 from eidos_core.sources.directory import DirectorySource
 from eidos_core.sources.embedded import EmbeddedSource
@@ -34,7 +34,10 @@ def make_source(settings: Settings) -> RecipeSource:
     if settings.recipe_data_path:
         return DirectorySource(settings.recipe_data_path)
     if settings.recipe_configmap:
-        raise UnavailableError("RECIPE_CONFIGMAP is not supported by this version of eidosd yet")
+        from eidos_core.sources.configmap import ConfigMapSource
+
+        namespace, name = settings.recipe_configmap.split("/", 1)
+        return ConfigMapSource(namespace, name)
     return EmbeddedSource()
 
 

@@ -1,0 +1,1 @@
+"""The agent's Kubernetes collector (``collector``): cluster facts read through the API."""

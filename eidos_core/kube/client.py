@@ -1,0 +1,34 @@
+"""An API client from the in-cluster service account, else the kubeconfig (``KUBECONFIG``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from kubernetes_asyncio import client, config
+from kubernetes_asyncio.config.config_exception import ConfigException
+
+from eidos_core.errors import UnavailableError
+
+
+async def load_configuration(kubeconfig: str | None = None) -> Any:
+    conf = client.Configuration()
+    try:
+        if not kubeconfig and os.environ.get("KUBERNETES_SERVICE_HOST"):
+            config.load_incluster_config(client_configuration=conf)  # type: ignore[no-untyped-call]
+        else:
+            await config.load_kube_config(config_file=kubeconfig, client_configuration=conf)
+    except (ConfigException, FileNotFoundError, OSError) as exc:
+        raise UnavailableError(
+            f"no Kubernetes configuration: not in a cluster and no usable kubeconfig ({exc})"
+        ) from None
+    return conf
+
+
+@asynccontextmanager
+async def api_client(kubeconfig: str | None = None) -> AsyncIterator[Any]:
+    conf = await load_configuration(kubeconfig)
+    async with client.ApiClient(configuration=conf) as api:
+        yield api
