@@ -20,7 +20,10 @@ from eidos_core.io.uri import Location, Scheme, parse_uri
         ("", Location(Scheme.STDIO)),
         ("snap.yaml", Location(Scheme.FILE, path="snap.yaml")),
         ("/tmp/a b.json", Location(Scheme.FILE, path="/tmp/a b.json")),
-        ("cm://gpu-operator/eidos-snapshot", Location(Scheme.CONFIGMAP, namespace="gpu-operator", name="eidos-snapshot")),
+        (
+            "cm://gpu-operator/eidos-snapshot",
+            Location(Scheme.CONFIGMAP, namespace="gpu-operator", name="eidos-snapshot"),
+        ),
         ("cm://ns/name/snapshot.yaml", Location(Scheme.CONFIGMAP, namespace="ns", name="name", key="snapshot.yaml")),
         ("https://example.com/r.yaml", Location(Scheme.HTTP, path="https://example.com/r.yaml")),
     ],

@@ -1,1 +1,0 @@
-"""The agent's Kubernetes collector (``collector``): cluster facts read through the API."""
