@@ -19,7 +19,9 @@ async def load_configuration(kubeconfig: str | None = None) -> Any:
         if not kubeconfig and os.environ.get("KUBERNETES_SERVICE_HOST"):
             config.load_incluster_config(client_configuration=conf)  # type: ignore[no-untyped-call]
         else:
-            await config.load_kube_config(config_file=kubeconfig, client_configuration=conf)
+            # The library reads $KUBECONFIG once, at import; read it now so a changed environment counts.
+            path = kubeconfig or os.environ.get("KUBECONFIG") or None
+            await config.load_kube_config(config_file=path, client_configuration=conf)
     except (ConfigException, FileNotFoundError, OSError) as exc:
         raise UnavailableError(
             f"no Kubernetes configuration: not in a cluster and no usable kubeconfig ({exc})"

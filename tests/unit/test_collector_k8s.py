@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from eidos_agent.kube.collector import (
+from eidos_agent.collectors.k8s import (
     flatten_policy,
     image_readings,
     image_tag,

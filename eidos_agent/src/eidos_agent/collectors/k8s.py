@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from kubernetes_asyncio import client
 
+from eidos_agent.collectors.base import CollectorResult
 from eidos_core.errors import EidosError
+from eidos_core.kube.client import api_client
 from eidos_core.kube.errors import api_errors
 from eidos_core.snapshot.model import Measurement, Reading, Subtype
 
@@ -23,12 +24,6 @@ GPU_OPERATOR_NAMESPACE = "gpu-operator"
 GPU_RESOURCE = "nvidia.com/gpu"
 POLICY = ("nvidia.com", "v1", "clusterpolicies")
 _PROVIDERS = {"aws": "eks", "gce": "gke", "azure": "aks", "oci": "oke"}
-
-
-@dataclass
-class K8sResult:
-    measurement: Measurement | None
-    notes: list[str] = field(default_factory=list)
 
 
 def node_name_from_env(env: Mapping[str, str] | None = None) -> str:
@@ -118,7 +113,7 @@ def node_readings(node: Mapping[str, Any]) -> dict[str, Reading]:
     return out
 
 
-async def collect_k8s(api: Any, node_name: str) -> K8sResult:
+async def collect_k8s(api: Any, node_name: str) -> CollectorResult:
     """Read the cluster through ``api`` (a kubernetes_asyncio ApiClient)."""
     notes: list[str] = []
     subtypes: list[Subtype] = []
@@ -168,4 +163,21 @@ async def collect_k8s(api: Any, node_name: str) -> K8sResult:
             subtypes.append(Subtype("node", node_readings(node)))
         except EidosError as exc:
             notes.append(f"node: {exc.message}")
-    return K8sResult(Measurement("K8s", tuple(subtypes)), notes)
+    return CollectorResult("k8s", Measurement("K8s", tuple(subtypes)), notes=tuple(notes))
+
+
+class K8sCollector:
+    """The K8s measurement through the in-cluster service account (or ``kubeconfig``)."""
+
+    name = "k8s"
+
+    def __init__(self, node_name: str, kubeconfig: str | None = None) -> None:
+        self.node_name = node_name
+        self.kubeconfig = kubeconfig
+
+    async def collect(self) -> CollectorResult:
+        try:
+            async with api_client(self.kubeconfig) as api:
+                return await collect_k8s(api, self.node_name)
+        except EidosError as exc:  # no cluster, API down, version forbidden
+            return CollectorResult(self.name, None, skipped_reason=exc.message)
