@@ -98,8 +98,9 @@ async def run(args: argparse.Namespace) -> int:
     for result in results:
         log.info("collector %s: %s", result.name, status_of(result))
     snapshot = assemble(results, node=args.node_name, version=__version__)
-    if not snapshot.measurements:
-        print("eidos-agent: no collector produced a measurement:", file=sys.stderr)
+    if all(result.skipped for result in results):
+        # A snapshot of nothing but reasons would mislead a recipe query: refuse, write nothing.
+        print("eidos-agent: no collector succeeded; nothing written:", file=sys.stderr)
         for result in results:
             print(f"  {result.name}: {status_of(result)}", file=sys.stderr)
         return 1

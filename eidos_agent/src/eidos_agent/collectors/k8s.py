@@ -16,7 +16,7 @@ from kubernetes_asyncio import client
 
 from eidos_agent.collectors.base import CollectorResult
 from eidos_core.errors import EidosError
-from eidos_core.kube.client import api_client
+from eidos_core.kube.client import api_client, raw_json
 from eidos_core.kube.errors import api_errors
 from eidos_core.snapshot.model import Measurement, Reading, Subtype
 
@@ -117,17 +117,16 @@ async def collect_k8s(api: Any, node_name: str) -> CollectorResult:
     """Read the cluster through ``api`` (a kubernetes_asyncio ApiClient)."""
     notes: list[str] = []
     subtypes: list[Subtype] = []
-    sanitize = api.sanitize_for_serialization
 
     async with api_errors(verb="get", resource="version"):
-        version = await client.VersionApi(api).get_code()
+        version = await raw_json(client.VersionApi(api).get_code(_preload_content=False))
     subtypes.append(
         Subtype(
             "server",
             {
-                "version": version.git_version or "",
-                "platform": version.platform or "",
-                "goVersion": version.go_version or "",
+                "version": version.get("gitVersion") or "",
+                "platform": version.get("platform") or "",
+                "goVersion": version.get("goVersion") or "",
             },
         )
     )
@@ -135,7 +134,9 @@ async def collect_k8s(api: Any, node_name: str) -> CollectorResult:
     v1 = client.CoreV1Api(api)
     try:
         async with api_errors(verb="list", resource="pods"):
-            pods = sanitize(await v1.list_pod_for_all_namespaces(field_selector="status.phase=Running"))
+            pods = await raw_json(
+                v1.list_pod_for_all_namespaces(field_selector="status.phase=Running", _preload_content=False)
+            )
         subtypes.append(Subtype("image", image_readings(pods.get("items") or [])))
     except EidosError as exc:
         notes.append(f"image: {exc.message}")
@@ -159,7 +160,7 @@ async def collect_k8s(api: Any, node_name: str) -> CollectorResult:
     else:
         try:
             async with api_errors(verb="get", resource="nodes", name=node_name):
-                node = sanitize(await v1.read_node(node_name))
+                node = await raw_json(v1.read_node(node_name, _preload_content=False))
             subtypes.append(Subtype("node", node_readings(node)))
         except EidosError as exc:
             notes.append(f"node: {exc.message}")

@@ -1,0 +1,139 @@
+"""``python -m eidos_agent`` as a process: collectors on this machine plus a fake ``nvidia-smi``,
+the K8s collector and the ConfigMap write against the emulated API server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eidos_core import yaml
+from eidos_core.snapshot.criteria import criteria_from_snapshot
+from eidos_core.snapshot.model import snapshot_from_document
+from tests.kube.emulator import KubeFixture
+
+NS = "gpu-operator"
+NODE = "gpu-node-1"
+
+
+def fake_nvidia_smi(bin_dir: Path, xml: Path | None, *, exit_code: int = 0) -> None:
+    """An ``nvidia-smi`` that prints ``xml`` for ``-q -x`` (or fails), so the real parser runs."""
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / "nvidia-smi"
+    body = f'cat "{xml}"\n' if xml else 'echo "NVIDIA-SMI has failed because it could not communicate"\n'
+    script.write_text(f"#!/bin/sh\n{body}exit {exit_code}\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+
+
+@pytest.fixture
+def cluster(kube: KubeFixture) -> KubeFixture:
+    kube.emulator.set_version("v1.32.4-eks-8a2b3c1")
+    kube.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    kube.put(
+        {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {"name": NODE, "labels": {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}},
+            "spec": {"providerID": "aws:///us-east-1a/i-0abc"},
+            "status": {
+                "allocatable": {"nvidia.com/gpu": "8"},
+                "nodeInfo": {"kubeletVersion": "v1.32.4-eks-8a2b3c1", "containerRuntimeVersion": "containerd://1.7"},
+            },
+        }
+    )
+    return kube
+
+
+async def run_agent(tmp_path: Path, *args: str, path_dirs: list[Path] = ()) -> tuple[int, str, str]:  # type: ignore[assignment]
+    env = {**os.environ, "NODE_NAME": NODE}
+    env["PATH"] = os.pathsep.join([*(str(d) for d in path_dirs), env.get("PATH", "")])
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "eidos_agent", *args,
+        env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    async with asyncio.timeout(60):
+        out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+def written_snapshot(kube: KubeFixture, name: str = "eidos-snapshot") -> dict[str, Any]:
+    obj = kube.get("configmaps", NS, name)
+    assert obj is not None, "no ConfigMap was written"
+    assert obj["metadata"]["labels"]["app.kubernetes.io/component"] == "snapshot"
+    doc: dict[str, Any] = yaml.load(obj["data"]["snapshot.yaml"].encode())
+    return doc
+
+
+async def test_agent_writes_a_snapshot_configmap_with_h100_criteria(
+    cluster: KubeFixture, reference_dir: Path, tmp_path: Path
+) -> None:
+    fake_nvidia_smi(tmp_path / "bin", reference_dir / "nvidia-smi" / "gpu.xml")
+    code, _, err = await run_agent(tmp_path, "--output", f"cm://{NS}/eidos-snapshot", path_dirs=[tmp_path / "bin"])
+    assert code == 0, err
+
+    doc = written_snapshot(cluster)
+    assert doc["kind"] == "Snapshot" and doc["apiVersion"] == "eidos.nvidia.com/v1alpha1"
+    meta = doc["metadata"]
+    assert meta["source-node"] == NODE and meta["timestamp"].endswith("Z") and meta["version"]
+    assert meta["collector.gpu"] == "ok", meta
+    assert meta["collector.os"] in ("ok",) or meta["collector.os"].startswith("partial: ")
+    assert {m["type"] for m in doc["measurements"]} >= {"K8s", "GPU", "OS"}, meta["collector.k8s"]
+
+    snapshot = snapshot_from_document(doc, source="cm")
+    assert snapshot_from_document(snapshot_to_doc(snapshot)) == snapshot  # parses back into the same snapshot
+    criteria = criteria_from_snapshot(snapshot)
+    assert criteria.accelerator == "h100"
+    assert criteria.service == "eks"
+    assert snapshot.lookup("K8s", "node", "provider") == "eks"
+
+
+def snapshot_to_doc(snapshot: Any) -> Any:
+    from eidos_core.snapshot.model import snapshot_to_document
+
+    return snapshot_to_document(snapshot)
+
+
+async def test_missing_and_failing_sources_are_recorded_not_fatal(cluster: KubeFixture, tmp_path: Path) -> None:
+    fake_nvidia_smi(tmp_path / "bin", None, exit_code=9)
+    code, _, err = await run_agent(
+        tmp_path, "--output", f"cm://{NS}/snap", "--host-root", str(tmp_path / "no-host"),
+        path_dirs=[tmp_path / "bin"],
+    )  # fmt: skip
+    assert code == 0, err
+    meta = written_snapshot(cluster, "snap")["metadata"]
+    assert meta["collector.gpu"].startswith("skipped: nvidia-smi exited with status 9: NVIDIA-SMI has failed")
+    assert meta["collector.os"].startswith("partial: ") and "no-host" in meta["collector.os"]
+    gpu = next(m for m in written_snapshot(cluster, "snap")["measurements"] if m["type"] == "GPU")
+    assert any(s["data"].get("gpu-count") in (0, "0") for s in gpu["subtypes"])
+
+
+async def test_no_collector_succeeding_exits_1_and_writes_nothing(cluster: KubeFixture, tmp_path: Path) -> None:
+    await cluster.stop()
+    code, _, err = await run_agent(tmp_path, "--collectors", "k8s,gpu", "--output", str(tmp_path / "snap.yaml"),
+                                   path_dirs=[tmp_path / "empty"])  # fmt: skip
+    assert code == 1
+    assert "no collector succeeded; nothing written" in err
+    assert "k8s: skipped: " in err and "gpu: skipped: nvidia-smi not found on PATH" in err
+    assert not (tmp_path / "snap.yaml").exists()
+
+
+async def test_a_forbidden_write_fails_with_the_rbac_to_grant(cluster: KubeFixture, tmp_path: Path) -> None:
+    cluster.emulator.forbid("create", "configmaps", NS)
+    code, _, err = await run_agent(tmp_path, "--collectors", "os", "--output", f"cm://{NS}/eidos-snapshot")
+    assert code == 4, err
+    assert "grant RBAC verb 'create' on resource 'configmaps'" in err
+    assert cluster.get("configmaps", NS, "eidos-snapshot") is None
+
+
+async def test_output_to_stdout_and_bad_flags(tmp_path: Path) -> None:
+    code, out, err = await run_agent(tmp_path, "--collectors", "os", "--output", "-", "--format", "json")
+    assert code == 0, err
+    assert '"kind": "Snapshot"' in out and '"collector.os"' in out
+    code, _, err = await run_agent(tmp_path, "--collectors", "os,nvml")
+    assert code == 2 and "unknown collector 'nvml' (choose from k8s, gpu, os, systemd)" in err

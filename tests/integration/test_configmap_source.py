@@ -1,0 +1,326 @@
+"""The ConfigMap-watch RecipeSource against the emulated API server: directly, and inside an eidosd
+process that is driven over HTTP while its ConfigMap changes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from eidos_core.errors import NotFoundError, RecipeDataError, UnavailableError
+from eidos_core.recipe.model import RecipeStore
+from eidos_core.sources.base import ReloadEvent
+from eidos_core.sources.configmap import ConfigMapSource
+from tests.conftest import mini_files
+from tests.kube.emulator import KubeFixture
+
+NS = "eidos"
+NAME = "recipe-data"
+EIDOSD = shutil.which("eidosd", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
+
+
+def eks_overlay(version: str) -> dict[str, object]:
+    """An overlay for service=eks pinning component b to ``version``: the thing tests change."""
+    return {
+        "criteria": {"service": "eks"},
+        "componentRefs": [{"name": "b", "type": "Helm", "version": version}],
+    }
+
+
+def as_configmap(files: Mapping[str, bytes]) -> dict[str, Any]:
+    """Recipe files as a ConfigMap, with the ``a__b.yaml`` key convention for subdirectories."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": NAME, "namespace": NS},
+        "data": {path.replace("/", "__"): body.decode() for path, body in files.items()},
+    }
+
+
+def publish(kube: KubeFixture, version: str, **extra: bytes) -> None:
+    files = {**mini_files(eks=eks_overlay(version)), **extra}
+    kube.put(as_configmap(files))
+
+
+def b_version(store: RecipeStore) -> str:
+    overlay = store.overlays["eks"]
+    return next(ref.version for ref in overlay.component_refs if ref.name == "b") or ""
+
+
+@pytest.fixture
+def cluster(kube: KubeFixture) -> KubeFixture:
+    kube.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    return kube
+
+
+class Follower:
+    """Consumes ``source.updates()`` in a task so a test can wait for the next event."""
+
+    def __init__(self, source: ConfigMapSource) -> None:
+        self.events: asyncio.Queue[ReloadEvent] = asyncio.Queue()
+        self.task = asyncio.create_task(self._run(source))
+
+    async def _run(self, source: ConfigMapSource) -> None:
+        async for event in source.updates():
+            await self.events.put(event)
+
+    async def next(self, within: float = 5.0) -> ReloadEvent:
+        async with asyncio.timeout(within):
+            return await self.events.get()
+
+    async def nothing_within(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        assert self.events.empty(), f"unexpected event: {self.events.get_nowait()!r}"
+
+    async def stop(self) -> None:
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+
+
+@pytest.fixture
+async def follow(cluster: KubeFixture) -> AsyncIterator[Callable[[], Awaitable[tuple[ConfigMapSource, Follower]]]]:
+    followers: list[Follower] = []
+
+    async def start() -> tuple[ConfigMapSource, Follower]:
+        source = ConfigMapSource(NS, NAME, backoff_first=0.05, backoff_max=0.2)
+        await source.load()
+        follower = Follower(source)
+        followers.append(follower)
+        await cluster.emulator.wait_for_watches(1, "configmaps")
+        return source, follower
+
+    yield start
+    for follower in followers:
+        await follower.stop()
+
+
+async def test_load_reads_the_configmap_with_flattened_keys(cluster: KubeFixture) -> None:
+    publish(cluster, "2.1.0")
+    store = await ConfigMapSource(NS, NAME).load()
+    assert b_version(store) == "2.1.0"
+    assert store.source == f"configmap:{NS}/{NAME}"
+    assert sorted(store.overlays) == ["eks"] and store.base.name == "base"
+
+
+async def test_load_fails_clearly_when_missing_or_unreachable(cluster: KubeFixture) -> None:
+    with pytest.raises(NotFoundError, match=f"configmaps {NS}/{NAME} not found"):
+        await ConfigMapSource(NS, NAME).load()
+    await cluster.stop()
+    with pytest.raises(UnavailableError, match="unreachable"):
+        await ConfigMapSource(NS, NAME).load()
+
+
+async def test_an_update_yields_a_new_store(cluster: KubeFixture, follow: Any) -> None:
+    publish(cluster, "2.1.0")
+    _, follower = await follow()
+    publish(cluster, "2.2.0")
+    event = await follower.next()
+    assert isinstance(event, RecipeStore) and b_version(event) == "2.2.0"
+
+
+async def test_a_change_to_metadata_only_yields_nothing(cluster: KubeFixture, follow: Any) -> None:
+    publish(cluster, "2.1.0")
+    _, follower = await follow()
+    obj = cluster.get("configmaps", NS, NAME)
+    assert obj is not None
+    obj["metadata"]["labels"] = {"touched": "yes"}
+    cluster.put(obj)
+    await follower.nothing_within(0.3)
+
+
+async def test_an_invalid_update_is_reported_and_the_next_valid_one_is_taken(cluster: KubeFixture, follow: Any) -> None:
+    publish(cluster, "2.1.0")
+    _, follower = await follow()
+    publish(cluster, "2.2.0", **{"overlays/broken.yaml": b"kind: recipeMetadata\nspec: [unclosed\n"})
+    event = await follower.next()
+    assert isinstance(event, RecipeDataError)
+    assert "overlays/broken.yaml" in event.message or "overlays__broken.yaml" in event.message
+    publish(cluster, "2.3.0")
+    event = await follower.next()
+    assert isinstance(event, RecipeStore) and b_version(event) == "2.3.0"
+
+
+async def test_a_dropped_stream_resumes_without_losing_changes(cluster: KubeFixture, follow: Any) -> None:
+    publish(cluster, "2.1.0")
+    _, follower = await follow()
+    for abort in (False, True):  # a clean end (watch timeout) and a cut connection
+        cluster.emulator.drop_watches("configmaps", abort=abort)
+        publish(cluster, f"2.{2 + abort}.0")  # changed while the watch may be down
+        event = await follower.next()
+        assert isinstance(event, RecipeStore) and b_version(event) == f"2.{2 + abort}.0"
+        await cluster.emulator.wait_for_watches(1, "configmaps")
+
+
+async def test_410_gone_relists_and_picks_up_what_was_missed(cluster: KubeFixture, follow: Any) -> None:
+    publish(cluster, "2.1.0")
+    _, follower = await follow()
+    # History is compacted and open watches get 410: only a fresh GET can see the change.
+    publish(cluster, "2.5.0")
+    first = await follower.next()
+    assert isinstance(first, RecipeStore) and b_version(first) == "2.5.0"
+    cluster.emulator.fail_next_watch(410, "configmaps")
+    cluster.emulator.compact()
+    cluster.emulator.drop_watches("configmaps")
+    publish(cluster, "2.6.0")
+    event = await follower.next()
+    assert isinstance(event, RecipeStore) and b_version(event) == "2.6.0"
+
+
+async def test_expired_watch_relists(cluster: KubeFixture, follow: Any) -> None:
+    publish(cluster, "2.1.0")
+    _, follower = await follow()
+    cluster.emulator.expire_watches("configmaps")
+    await cluster.emulator.wait_for_watches(1, "configmaps")
+    publish(cluster, "2.7.0")
+    event = await follower.next()
+    assert isinstance(event, RecipeStore) and b_version(event) == "2.7.0"
+
+
+async def test_a_deleted_configmap_is_reported_once_and_recreation_is_followed(
+    cluster: KubeFixture, follow: Any
+) -> None:
+    publish(cluster, "2.1.0")
+    _, follower = await follow()
+    assert cluster.delete("configmaps", NS, NAME)
+    event = await follower.next()
+    assert isinstance(event, NotFoundError) and "deleted" in event.message
+    await follower.nothing_within(0.3)
+    publish(cluster, "3.0.0")
+    event = await follower.next()
+    assert isinstance(event, RecipeStore) and b_version(event) == "3.0.0"
+
+
+async def test_the_api_going_away_is_survived(cluster: KubeFixture, follow: Any) -> None:
+    publish(cluster, "2.1.0")
+    _, follower = await follow()
+    await cluster.stop()
+    await asyncio.sleep(0.3)  # a few failed reconnects, backing off
+    await cluster.start()
+    await cluster.emulator.wait_for_watches(1, "configmaps")
+    publish(cluster, "2.8.0")
+    event = await follower.next()
+    assert isinstance(event, RecipeStore) and b_version(event) == "2.8.0"
+
+
+# --- eidosd with RECIPE_CONFIGMAP, a separate process talking HTTP to the emulator ---------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def eidosd(cluster: KubeFixture, tmp_path: Path) -> AsyncIterator[str]:
+    assert EIDOSD, "eidosd console script is not installed"
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "RECIPE_CONFIGMAP": f"{NS}/{NAME}"}
+    env["KUBECONFIG"] = str(cluster.kubeconfig)
+    log = (tmp_path / "eidosd.log").open("wb")
+    proc = await asyncio.create_subprocess_exec(EIDOSD, env=env, stdout=log, stderr=log, cwd=tmp_path)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with asyncio.timeout(15):
+                while True:
+                    assert proc.returncode is None, (tmp_path / "eidosd.log").read_text()
+                    try:
+                        async with http.get(base + "/health"):
+                            break
+                    except aiohttp.ClientConnectionError:
+                        await asyncio.sleep(0.05)
+        yield base
+    finally:
+        proc.terminate()
+        await proc.wait()
+        log.close()
+
+
+async def get_json(http: aiohttp.ClientSession, url: str) -> tuple[int, Any]:
+    async with http.get(url) as resp:
+        return resp.status, await resp.json()
+
+
+async def served_b_version(http: aiohttp.ClientSession, base: str) -> str | None:
+    status, doc = await get_json(http, base + "/v1/recipe?service=eks")
+    if status != 200:
+        return None
+    return str(next(ref["version"] for ref in doc["componentRefs"] if ref["name"] == "b"))
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], within: float) -> float:
+    """Seconds until ``check`` held (polling every 20 ms); fails after ``within``."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    async with asyncio.timeout(within):
+        while not await check():  # noqa: ASYNC110 - polling another process over HTTP; no event to wait on
+            await asyncio.sleep(0.02)
+    return loop.time() - start
+
+
+def reload_errors(metrics: str) -> float:
+    for line in metrics.splitlines():
+        if line.startswith("eidos_recipe_reload_errors_total "):
+            return float(line.split()[1])
+    raise AssertionError("eidos_recipe_reload_errors_total is not exported")
+
+
+async def test_eidosd_serves_a_changed_overlay_within_two_seconds(cluster: KubeFixture, eidosd: str) -> None:
+    publish(cluster, "2.1.0")
+    async with aiohttp.ClientSession() as http:
+
+        async def serves(version: str) -> bool:
+            return await served_b_version(http, eidosd) == version
+
+        await wait_until(lambda: serves("2.1.0"), within=10)
+        await cluster.emulator.wait_for_watches(1, "configmaps")
+        publish(cluster, "2.2.0")
+        await wait_until(lambda: serves("2.2.0"), within=2)
+
+        # A broken update is counted and the last good data keeps being served.
+        async with http.get(eidosd + "/metrics") as resp:
+            before = reload_errors(await resp.text())
+        publish(cluster, "9.9.9", **{"overlays/broken.yaml": b"kind: recipeMetadata\nspec: [\n"})
+
+        async def counted() -> bool:
+            async with http.get(eidosd + "/metrics") as resp:
+                return reload_errors(await resp.text()) > before
+
+        await wait_until(counted, within=2)
+        assert await served_b_version(http, eidosd) == "2.2.0"
+
+        # Deleting the ConfigMap keeps serving too.
+        cluster.delete("configmaps", NS, NAME)
+        await asyncio.sleep(0.3)
+        assert await served_b_version(http, eidosd) == "2.2.0"
+
+
+async def test_eidosd_is_not_ready_until_the_api_answers(cluster: KubeFixture, eidosd: str) -> None:
+    # The ConfigMap does not exist yet, then the API goes away entirely; /ready stays 503 throughout.
+    async with aiohttp.ClientSession() as http:
+        status, doc = await get_json(http, eidosd + "/ready")
+        assert status == 503 and doc["reason"] == "recipe data not loaded"
+        await cluster.stop()
+        await asyncio.sleep(0.5)
+        status, _ = await get_json(http, eidosd + "/ready")
+        assert status == 503
+        status, doc = await get_json(http, eidosd + "/v1/recipe?service=eks")
+        assert status == 503, doc
+        await cluster.start()
+        publish(cluster, "2.4.0")
+
+        async def ready() -> bool:
+            async with http.get(eidosd + "/ready") as resp:
+                return resp.status == 200
+
+        await wait_until(ready, within=15)
+        assert await served_b_version(http, eidosd) == "2.4.0"
