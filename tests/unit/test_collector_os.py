@@ -3,7 +3,12 @@ from fake root trees built in tmp_path."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -177,16 +182,50 @@ def test_read_sysctl_is_bounded(host: Path) -> None:
     assert notes == ["sysctl: stopped after 2 entries"]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_read_sysctl_skips_unreadable(host: Path) -> None:
-    (host / "proc/sys/vm/swappiness").chmod(0o200)
-    (host / "proc/sys/sunrpc").chmod(0o000)
-    try:
+def test_read_sysctl_skips_entries_that_cannot_be_read(host: Path) -> None:
+    # A socket cannot be opened as a file, whoever asks (root included).
+    target = host / "proc/sys/vm/swappiness"
+    target.unlink()
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(target))
         readings, notes = read_sysctl(host / "proc")
-    finally:
-        (host / "proc/sys/sunrpc").chmod(0o755)
     assert "/proc/sys/vm/swappiness" not in readings
     assert "/proc/sys/kernel/osrelease" in readings
+    assert notes == []
+
+
+@contextlib.contextmanager
+def unprivileged() -> Iterator[None]:
+    """Run the block with an unprivileged effective uid, so permission bits apply even under root."""
+    if os.geteuid() != 0:
+        yield
+        return
+    os.setegid(65534)
+    os.seteuid(65534)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
+
+
+def test_read_sysctl_notes_directories_it_cannot_list() -> None:
+    top = Path(tempfile.mkdtemp(prefix="eidos-sysctl-"))  # not under pytest's 0700 tmp root
+    try:
+        top.chmod(0o755)
+        (top / "sys/kernel").mkdir(parents=True)
+        (top / "sys/kernel/osrelease").write_text("6.8.0\n")
+        (top / "sys/sunrpc").mkdir()
+        for path in (top / "sys", top / "sys/kernel"):
+            path.chmod(0o755)
+        (top / "sys/kernel/osrelease").chmod(0o644)
+        (top / "sys/sunrpc").chmod(0o000)
+        with unprivileged():
+            readings, notes = read_sysctl(top)
+    finally:
+        (top / "sys/sunrpc").chmod(0o755)
+        shutil.rmtree(top)
+    assert readings == {"/proc/sys/kernel/osrelease": "6.8.0"}
     assert notes == ["sysctl: cannot list /proc/sys/sunrpc: Permission denied"]
 
 
