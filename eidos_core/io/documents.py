@@ -17,13 +17,20 @@ from eidos_core.errors import InvalidRequestError, NotFoundError
 from eidos_core.io.local import read_file, read_http, read_stdin, write_file_atomic, write_stdout
 from eidos_core.io.uri import Location, Scheme, parse_uri
 
-Format = Literal["yaml", "json"]
+Format = Literal["yaml", "json", "table"]
+FORMATS: tuple[Format, ...] = ("yaml", "json", "table")
+# ``table`` is stored as ``.txt``: it is for people, and cannot be read back.
+EXTENSIONS: dict[Format, str] = {"yaml": "yaml", "json": "json", "table": "txt"}
 DOCUMENT_KEYS = ("snapshot.yaml", "snapshot.json", "recipe.yaml", "recipe.json")
 LABEL_NAME = "app.kubernetes.io/name"
 LABEL_COMPONENT = "app.kubernetes.io/component"
 
 
 def render(doc: Any, fmt: Format) -> bytes:
+    if fmt == "table":
+        from eidos_core.io.table import render_table
+
+        return render_table(doc).encode()
     if fmt == "json":
         return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
     return yaml.dump(doc).encode()
@@ -53,6 +60,8 @@ async def read_bytes(uri: str, *, kubeconfig: str | None = None) -> tuple[bytes,
 
 async def read_document(uri: str, *, kubeconfig: str | None = None) -> Any:
     data, loc = await read_bytes(uri, kubeconfig=kubeconfig)
+    if str(loc).lower().endswith((".txt", ".table")):
+        raise InvalidRequestError(f"{loc}: the table format is for reading by people; use yaml or json")
     if not data.strip():
         raise InvalidRequestError(f"{loc}: empty document")
     return yaml.load(data, source=str(loc))
@@ -78,7 +87,7 @@ async def write_document(
         from eidos_core.kube.client import api_client
         from eidos_core.kube.configmaps import check_size, write_configmap
 
-        key = loc.key or f"{component}.{fmt}"
+        key = loc.key or f"{component}.{EXTENSIONS[fmt]}"
         data = {
             key: body.decode(),
             "format": fmt,

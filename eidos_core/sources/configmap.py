@@ -43,6 +43,16 @@ def configmap_entries(raw: Mapping[str, Any]) -> dict[str, bytes]:
     return entries
 
 
+async def read_configmap_files(namespace: str, name: str, *, kubeconfig: str | None = None) -> dict[str, bytes]:
+    """The recipe data files held in one ConfigMap, read once (the CLI's ``--data cm://…``)."""
+    async with api_client(kubeconfig) as api:
+        v1 = client.CoreV1Api(api)
+        async with api_errors(verb="get", resource="configmaps", namespace=namespace, name=name):
+            obj = await v1.read_namespaced_config_map(name, namespace)
+        raw: dict[str, Any] = api.sanitize_for_serialization(obj)
+    return read_mapping(configmap_entries(raw), f"configmap:{namespace}/{name}")
+
+
 class ConfigMapSource:
     def __init__(
         self,

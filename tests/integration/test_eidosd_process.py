@@ -58,9 +58,10 @@ def start_eidosd(tmp_path: Path) -> Iterator[object]:
             if proc.poll() is not None:
                 raise AssertionError(f"eidosd exited {proc.returncode}: {proc.stderr.read().decode()}")  # type: ignore[union-attr]
             try:
-                urllib.request.urlopen(base + "/", timeout=1).close()
+                # Ready means recipe data is loaded; a busy machine may take a moment after listening.
+                urllib.request.urlopen(base + "/ready", timeout=1).close()
                 return base
-            except OSError:
+            except OSError:  # refused, or HTTPError 503 while loading
                 time.sleep(0.05)
         raise AssertionError("eidosd did not start")
 

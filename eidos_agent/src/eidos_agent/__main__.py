@@ -15,11 +15,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from eidos_agent.collectors.base import Collector
-from eidos_agent.collectors.gpu import GpuCollector
-from eidos_agent.collectors.k8s import K8sCollector, node_name_from_env
-from eidos_agent.collectors.os import OsCollector
-from eidos_agent.collectors.systemd import SystemdCollector
+from eidos_agent.collectors import NAMES, build_collectors
+from eidos_agent.collectors.k8s import node_name_from_env
 from eidos_agent.snapshotter import assemble, collect_all, status_of
 from eidos_core import __version__
 from eidos_core.errors import EidosError
@@ -28,7 +25,7 @@ from eidos_core.snapshot.model import snapshot_to_document
 
 log = logging.getLogger("eidos_agent")
 
-COLLECTORS = ("k8s", "gpu", "os", "systemd")
+COLLECTORS = NAMES
 DEFAULT_NAMESPACE = "gpu-operator"
 
 
@@ -79,22 +76,15 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def build_collectors(args: argparse.Namespace) -> list[Collector]:
-    chosen: list[Collector] = []
-    for name in args.collectors:
-        if name == "k8s":
-            chosen.append(K8sCollector(args.node_name, args.kubeconfig))
-        elif name == "gpu":
-            chosen.append(GpuCollector(timeout=args.gpu_timeout))
-        elif name == "os":
-            chosen.append(OsCollector(host_root=args.host_root or None))
-        elif name == "systemd":
-            chosen.append(SystemdCollector())
-    return chosen
-
-
 async def run(args: argparse.Namespace) -> int:
-    results = await collect_all(build_collectors(args), args.timeout)
+    collectors = build_collectors(
+        args.collectors,
+        node_name=args.node_name,
+        kubeconfig=args.kubeconfig,
+        gpu_timeout=args.gpu_timeout,
+        host_root=args.host_root,
+    )
+    results = await collect_all(collectors, args.timeout)
     for result in results:
         log.info("collector %s: %s", result.name, status_of(result))
     snapshot = assemble(results, node=args.node_name, version=__version__)

@@ -1,33 +1,85 @@
-"""``eidos-cli``: parse the command line, run one command, map errors to exit codes."""
+"""``eidos-cli``: parse the command line, set up logging, run one command, map errors to exit codes.
+
+Exit codes (design.md §3.11): 0 ok, 2 bad input (argparse's usage errors included), 3 not found,
+4 forbidden, 5 timeout, 6 unavailable, 7 validation failed, 8 internal.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
+from collections.abc import Sequence
+from typing import NoReturn
 
-from eidos_cli.commands import recipe
+from eidos_cli import logs
+from eidos_cli.commands import COMMANDS
+from eidos_cli.options import env_bool
 from eidos_core import __version__
 from eidos_core.errors import EidosError
 
+log = logging.getLogger("eidos_cli")
+
+INTERNAL_ERROR = 8
+
+
+class Parser(argparse.ArgumentParser):
+    """Usage errors as one line (exit 2), pointing at --help instead of dumping the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _global_flags(parser: argparse.ArgumentParser, *, root: bool) -> None:
+    # On subcommands the defaults are SUPPRESS so they never overwrite what the root parsed.
+    default: object = False if root else argparse.SUPPRESS
+    parser.add_argument("--debug", action="store_true", default=default, help="debug logging (env EIDOS_DEBUG)")
+    parser.add_argument(
+        "--log-json", action="store_true", default=default, help="JSON log lines on stderr (env EIDOS_LOG_JSON)"
+    )
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="eidos-cli",
-        description="Eidos: validated GPU cluster recipes and deployment bundles.",
+        description="Eidos: snapshot a GPU cluster, resolve its recipe, validate it, and bundle it for deployment.",
+        epilog="Run 'eidos-cli COMMAND --help' for a command's flags and an example.",
     )
-    parser.add_argument("--version", action="version", version=f"eidos-cli {__version__}")
-    sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    recipe.register(sub)
+    parser.add_argument("-v", "--version", action="version", version=f"eidos-cli version {__version__}")
+    _global_flags(parser, root=True)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for command in COMMANDS:
+        command.register(sub)
+    for child in sub.choices.values():
+        _global_flags(child, root=False)
+        _nested = [a for a in child._actions if isinstance(a, argparse._SubParsersAction)]
+        for action in _nested:
+            for grandchild in action.choices.values():
+                _global_flags(grandchild, root=False)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = args.debug or env_bool(os.environ, "EIDOS_DEBUG")
+    logs.setup(debug=debug, json_logs=args.log_json or env_bool(os.environ, "EIDOS_LOG_JSON"))
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 0
+    log.debug("starting", extra={"program": "eidos-cli", "version": __version__})
     try:
         code: int = args.run(args)
     except EidosError as exc:
-        print(f"eidos-cli: {exc.message}", file=sys.stderr)
+        log.error("command failed", extra={"error": exc.message})
         return exc.exit_code
+    except KeyboardInterrupt:
+        log.error("command failed", extra={"error": "interrupted"})
+        return 130
+    except Exception as exc:  # a bug: one line, and the trace with --debug
+        log.error("command failed", extra={"error": f"internal error: {type(exc).__name__}: {exc}"}, exc_info=debug)
+        return INTERNAL_ERROR
     return code
 
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
+from eidos_core import durations
 from eidos_core.errors import InvalidRequestError
 from eidos_core.recipe.criteria import AllowLists, parse_allowlists
 
@@ -20,30 +21,15 @@ class SettingsError(InvalidRequestError):
     """A bad environment variable; start-up stops with this one line."""
 
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "warning": logging.WARNING,
               "error": logging.ERROR}  # fmt: skip
 
 
 def parse_duration(name: str, raw: str) -> float:
-    """Seconds from ``30s`` / ``1m30s`` / ``250ms`` / ``30``."""
-    text = raw.strip()
     try:
-        value = float(text)
-    except ValueError:
-        pos, total = 0, 0.0
-        for m in _DURATION_PART.finditer(text):
-            if m.start() != pos:
-                break
-            total += float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
-            pos = m.end()
-        if pos != len(text) or not text:
-            raise SettingsError(f"{name}={raw!r}: not a duration (examples: 30s, 1m30s, 500ms, 10)") from None
-        value = total
-    if value < 0:
-        raise SettingsError(f"{name}={raw!r}: must not be negative")
-    return value
+        return durations.parse_duration(name, raw)
+    except InvalidRequestError as exc:
+        raise SettingsError(exc.message) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
-"""Node collectors of the eidos-agent: GPU (``nvidia-smi``), OS (``/etc/os-release``, ``/proc``) and
-SystemD (``systemctl show``), each turning what the node reports into one snapshot ``Measurement``.
+"""Node collectors of the eidos-agent: K8s (the API server), GPU (``nvidia-smi``), OS
+(``/etc/os-release``, ``/proc``) and SystemD (``systemctl show``), each turning what the node
+reports into one snapshot ``Measurement``.
 
 Every module keeps its parsing as pure functions over text or bytes and puts the I/O in one small
 async collector class. A collector never raises because the node lacks something (no GPU, no host
@@ -7,6 +8,41 @@ mount, no systemd): it returns a ``CollectorResult`` that says what was skipped 
 missing part does not sink the whole snapshot (design §3.8).
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+
 from eidos_agent.collectors.base import Collector, CollectorResult
 
-__all__ = ["Collector", "CollectorResult"]
+NAMES = ("k8s", "gpu", "os", "systemd")
+
+__all__ = ["NAMES", "Collector", "CollectorResult", "build_collectors"]
+
+
+def build_collectors(
+    names: Iterable[str] = NAMES,
+    *,
+    node_name: str = "",
+    kubeconfig: str | None = None,
+    gpu_timeout: float = 10.0,
+    host_root: str = "",
+) -> list[Collector]:
+    """The named collectors, configured (the agent's and ``eidos-cli snapshot``'s one recipe)."""
+    from eidos_agent.collectors.gpu import GpuCollector
+    from eidos_agent.collectors.k8s import K8sCollector
+    from eidos_agent.collectors.os import OsCollector
+    from eidos_agent.collectors.systemd import SystemdCollector
+
+    chosen: list[Collector] = []
+    for name in names:
+        if name == "k8s":
+            chosen.append(K8sCollector(node_name, kubeconfig))
+        elif name == "gpu":
+            chosen.append(GpuCollector(timeout=gpu_timeout))
+        elif name == "os":
+            chosen.append(OsCollector(host_root=host_root or None))
+        elif name == "systemd":
+            chosen.append(SystemdCollector())
+        else:
+            raise ValueError(f"unknown collector {name!r} (choose from {', '.join(NAMES)})")
+    return chosen

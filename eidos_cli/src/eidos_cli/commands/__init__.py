@@ -1,1 +1,10 @@
-"""One module per sub-command; each exposes ``register(subparsers)`` and a ``run(args)``."""
+"""One module per ``eidos-cli`` command; each exposes ``register(subparsers)`` and ``run(args)``."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from eidos_cli.commands import recipe, snapshot
+
+# Help lists commands in this order: the workflow's order.
+COMMANDS: tuple[ModuleType, ...] = (snapshot, recipe)

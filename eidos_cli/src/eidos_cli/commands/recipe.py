@@ -1,23 +1,41 @@
-"""``eidos-cli recipe``: resolve a recipe from criteria flags, a criteria file or a snapshot."""
+"""``eidos-cli recipe``: resolve a recipe from criteria flags, a criteria file or a snapshot.
+
+Precedence: ``--snapshot`` > ``--criteria`` > flags alone; in the first two modes a non-empty
+flag overrides the detected or file value. ``--data`` layers external recipe data over the
+embedded data; ``--server`` asks a running eidosd instead of resolving locally.
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
+import asyncio
+import logging
+from typing import Any
 
-from eidos_core import __version__, yaml
+from eidos_cli.data import recipe_store
+from eidos_cli.options import add_kubeconfig, add_output
+from eidos_core import __version__
 from eidos_core.errors import InvalidRequestError
+from eidos_core.io.documents import read_document, write_document
 from eidos_core.recipe.build import build_recipe
-from eidos_core.recipe.criteria import ACCELERATORS, INTENTS, OS_TYPES, SERVICES, Criteria, criteria_from_document
-from eidos_core.recipe.model import RecipeStore
+from eidos_core.recipe.criteria import ACCELERATORS, ANY, INTENTS, OS_TYPES, SERVICES, Criteria, criteria_from_document
 from eidos_core.recipe.result import recipe_to_document
 from eidos_core.snapshot.criteria import criteria_from_snapshot
 from eidos_core.snapshot.model import snapshot_from_document
-from eidos_core.sources.directory import load_directory
-from eidos_core.sources.embedded import embedded_store
 
-EXAMPLE = "example:\n  eidos-cli recipe --service eks --accelerator h100 --intent training --os ubuntu"
+log = logging.getLogger("eidos_cli.recipe")
+
+EXAMPLE = """examples:
+  eidos-cli recipe --service eks --accelerator h100 --intent training --os ubuntu
+  eidos-cli recipe --snapshot cm://gpu-operator/eidos-snapshot --intent training -o recipe.yaml
+  eidos-cli recipe --criteria criteria.yaml --data ./my-recipe-data
+  eidos-cli recipe --gpu gb200 --server http://eidosd.eidos.svc:8080"""
+
+NO_CRITERIA = (
+    "no criteria provided: specify at least one of --service, --accelerator, --intent, --os, --nodes, "
+    "--criteria, or use --snapshot to load from a snapshot file"
+)
+FIELDS = ("service", "accelerator", "intent", "os")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,37 +50,69 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--accelerator", "--gpu", dest="accelerator", help=f"GPU: {', '.join(ACCELERATORS)} (default: any)")
     p.add_argument("--intent", help=f"workload: {', '.join(INTENTS)} (default: any)")
     p.add_argument("--os", help=f"node OS: {', '.join(OS_TYPES)} (default: any)")
-    p.add_argument("--nodes", help="number of GPU nodes (default: 0 = any)")
-    p.add_argument("--criteria", metavar="FILE", help="read criteria from a recipeCriteria file")
-    p.add_argument("--snapshot", metavar="FILE", help="derive criteria from a snapshot file")
-    p.add_argument("--data", metavar="DIR", help="use a complete recipe data directory instead of the embedded data")
-    p.add_argument("--format", choices=("yaml", "json"), default="yaml", help="output format (default: yaml)")
+    p.add_argument("--nodes", type=int, default=0, help="number of GPU nodes; only values > 0 count (default: 0)")
+    p.add_argument(
+        "-s", "--snapshot", metavar="URI", help="derive criteria from a snapshot (file, -, cm://, http(s)://)"
+    )
+    p.add_argument("-c", "--criteria", metavar="URI", help="read criteria from a recipeCriteria document")
+    p.add_argument(
+        "--data", metavar="DIR|cm://NS/NAME",
+        help="external recipe data layered over the embedded data (must contain registry.yaml)",
+    )  # fmt: skip
+    p.add_argument("--server", metavar="URL", help="ask a running eidosd at URL instead of resolving locally")
+    add_output(p, what="the recipe")
+    add_kubeconfig(p)
     p.set_defaults(run=run)
 
 
-def _read(path: str) -> object:
-    try:
-        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
-    except OSError as exc:
-        raise InvalidRequestError(f"{path}: {exc.strerror}") from None
-    return yaml.load(data, source=path)  # JSON is YAML 1.2
+def _with_flags(criteria: Criteria, args: argparse.Namespace) -> Criteria:
+    """Flag values over detected/file values; a changed detected value is logged."""
+    changes: dict[str, Any] = {name: getattr(args, name) for name in FIELDS if getattr(args, name)}
+    updated = criteria.replace(**changes, nodes=args.nodes if args.nodes > 0 else None)
+    for name in FIELDS:
+        before, after = getattr(criteria, name), getattr(updated, name)
+        if before != ANY and before != after:
+            log.info("CLI flag overriding detected value", extra={"field": name, "detected": before, "override": after})
+    return updated
+
+
+async def resolve_criteria(args: argparse.Namespace) -> Criteria:
+    if args.snapshot:
+        doc = await read_document(args.snapshot, kubeconfig=args.kubeconfig)
+        detected = criteria_from_snapshot(snapshot_from_document(doc, source=args.snapshot))
+        log.debug("criteria detected from snapshot", extra={"criteria": str(detected)})
+        return _with_flags(detected, args)
+    if args.criteria:
+        doc = await read_document(args.criteria, kubeconfig=args.kubeconfig)
+        return _with_flags(criteria_from_document(doc, source=args.criteria), args)
+    criteria = _with_flags(Criteria(), args)
+    if criteria.specificity == 0:
+        raise InvalidRequestError(NO_CRITERIA)
+    return criteria
+
+
+async def _run(args: argparse.Namespace) -> int:
+    if args.server and args.data:
+        raise InvalidRequestError("--server and --data cannot be combined: the server uses its own recipe data")
+    criteria = await resolve_criteria(args)
+    if args.server:
+        from eidos_cli.remote import fetch_recipe
+
+        doc = await fetch_recipe(args.server, criteria)
+    else:
+        store = await recipe_store(args.data, kubeconfig=args.kubeconfig)
+        doc = recipe_to_document(build_recipe(store, criteria), __version__)
+    where = await write_document(args.output, doc, component="recipe", fmt=args.format, kubeconfig=args.kubeconfig)
+    log.info(
+        "recipe generation completed",
+        extra={
+            "output": str(where),
+            "components": len(doc.get("componentRefs") or []),
+            "overlays": len((doc.get("metadata") or {}).get("appliedOverlays") or []),
+        },
+    )
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
-    criteria = Criteria()
-    if args.snapshot:
-        criteria = criteria_from_snapshot(snapshot_from_document(_read(args.snapshot), source=args.snapshot))
-    elif args.criteria:
-        criteria = criteria_from_document(_read(args.criteria), source=args.criteria)
-    criteria = criteria.replace(
-        service=args.service, accelerator=args.accelerator, intent=args.intent, os=args.os, nodes=args.nodes
-    )
-    store: RecipeStore = load_directory(args.data) if args.data else embedded_store()
-    doc = recipe_to_document(build_recipe(store, criteria), __version__)
-    if args.format == "json":
-        import json
-
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
-    else:
-        sys.stdout.write(yaml.dump(doc))
-    return 0
+    return asyncio.run(_run(args))

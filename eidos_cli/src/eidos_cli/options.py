@@ -1,0 +1,70 @@
+"""Flag types shared by the commands: booleans that take ``=false``, repeatable comma lists,
+output formats and the Kubernetes/output flags every I/O command has."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import Any
+
+from eidos_core.io.documents import FORMATS
+
+_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
+_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
+
+
+def parse_bool(text: str) -> bool:
+    """Go's ``strconv.ParseBool`` spellings, so flags and env vars read as users expect."""
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise argparse.ArgumentTypeError(f"invalid boolean {text!r} (use true or false)")
+
+
+def env_bool(env: dict[str, str] | Any, name: str) -> bool:
+    raw = env.get(name, "")
+    try:
+        return parse_bool(raw) if raw else False
+    except argparse.ArgumentTypeError:
+        raise SystemExit(f"eidos-cli: {name}={raw!r} is not a boolean (use true or false)") from None
+
+
+def add_bool(parser: argparse._ActionsContainer, flag: str, *, default: bool, help: str) -> None:
+    """``--flag`` sets true; ``--flag=false`` (any ParseBool spelling) sets false."""
+    parser.add_argument(
+        flag, nargs="?", const=True, default=default, type=parse_bool, metavar="BOOL",
+        help=f"{help} (default {str(default).lower()}; --{flag.lstrip('-')}=false to turn off)",
+    )  # fmt: skip
+
+
+class CommaList(argparse.Action):
+    """A repeatable flag whose values are also split on commas, each piece trimmed."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, ns: argparse.Namespace, values: Any, option: str | None = None
+    ) -> None:
+        current: list[str] = list(getattr(ns, self.dest, None) or [])
+        current.extend(piece.strip() for piece in str(values).split(",") if piece.strip())
+        setattr(ns, self.dest, current)
+
+
+def add_list(parser: argparse._ActionsContainer, *flags: str, metavar: str, help: str) -> None:
+    parser.add_argument(
+        *flags, action=CommaList, default=[], metavar=metavar, help=f"{help} (repeatable; comma-separated)"
+    )
+
+
+def add_output(parser: argparse.ArgumentParser, *, formats: Sequence[str] = FORMATS, what: str = "the result") -> None:
+    parser.add_argument(
+        "-o", "--output", default="-", metavar="URI",
+        help=f"where to write {what}: a file, - for stdout, or cm://namespace/name (default: stdout)",
+    )  # fmt: skip
+    parser.add_argument("-t", "--format", choices=tuple(formats), default="yaml", help="output format (default: yaml)")
+
+
+def add_kubeconfig(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-k", "--kubeconfig", metavar="FILE",
+        help="kubeconfig for cm:// locations (default: $KUBECONFIG, else ~/.kube/config, else in-cluster)",
+    )  # fmt: skip

@@ -1,0 +1,60 @@
+"""``--server URL``: ask a running eidosd for the recipe instead of resolving it locally.
+
+The criteria go as a ``recipeCriteria`` POST body; an error envelope comes back as the
+matching :class:`EidosError`, so the exit code is the same as for a local failure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+
+from eidos_core import API_VERSION, __version__
+from eidos_core.errors import (
+    EidosError,
+    ForbiddenError,
+    InvalidRequestError,
+    NotFoundError,
+    TimeoutExceededError,
+    UnavailableError,
+)
+from eidos_core.recipe.criteria import CRITERIA_KIND, Criteria
+
+_BY_STATUS: dict[int, type[EidosError]] = {
+    400: InvalidRequestError,
+    401: ForbiddenError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    408: TimeoutExceededError,
+    413: InvalidRequestError,
+    422: InvalidRequestError,
+    504: TimeoutExceededError,
+}
+TOTAL_TIMEOUT = 30.0
+CONNECT_TIMEOUT = 5.0
+
+
+async def fetch_recipe(server: str, criteria: Criteria) -> Any:
+    url = server.rstrip("/") + "/v1/recipe"
+    body = {"kind": CRITERIA_KIND, "apiVersion": API_VERSION, "spec": criteria.to_dict()}
+    timeout = aiohttp.ClientTimeout(total=TOTAL_TIMEOUT, connect=CONNECT_TIMEOUT)
+    headers = {"User-Agent": f"eidos-cli/{__version__}", "Accept": "application/json"}
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=timeout, headers=headers) as http,
+            http.post(url, json=body) as resp,
+        ):
+            try:
+                doc = await resp.json(content_type=None)
+            except ValueError:
+                doc = None
+            if resp.status == 200 and isinstance(doc, dict):
+                return doc
+            message = doc.get("message") if isinstance(doc, dict) else None
+            error = _BY_STATUS.get(resp.status, UnavailableError)
+            raise error(f"{url}: {resp.status} {message or resp.reason or 'unexpected answer'}")
+    except TimeoutError:
+        raise TimeoutExceededError(f"{url}: no answer within {TOTAL_TIMEOUT:g}s") from None
+    except aiohttp.ClientError as exc:
+        raise UnavailableError(f"{url}: {exc}") from None
