@@ -22,6 +22,7 @@ import ruamel.yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.representer import SafeRepresenter
 
 from eidos_core.errors import InvalidRequestError
 
@@ -206,10 +207,30 @@ def plain(value: Any) -> Any:
     return value
 
 
+_YAML11_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"})
+
+
+def _represent_str(representer: SafeRepresenter, value: str) -> ScalarNode:
+    # Multi-line text (values files, manifests, notes) reads best as a literal block; the
+    # emitter falls back to quoting when the text cannot be a block (e.g. trailing spaces).
+    style = "|" if "\n" in value else None
+    if value.lower() in _YAML11_WORDS:
+        style = '"'  # YAML 1.1 readers (Helm, go-yaml v2) would read these as booleans or null
+    return representer.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+class _Representer(SafeRepresenter):
+    pass
+
+
+_Representer.add_representer(str, _represent_str)
+
+
 def _dumper() -> YAML:
     inst: YAML | None = getattr(_local, "dumper", None)
     if inst is None:
         inst = YAML(typ="safe", pure=True)
+        inst.Representer = _Representer
         inst.default_flow_style = False
         inst.indent(mapping=2, sequence=4, offset=2)
         inst.width = 4096

@@ -66,3 +66,11 @@ def test_one_document_only() -> None:
 def test_not_utf8() -> None:
     with pytest.raises(YamlSyntaxError, match="not UTF-8"):
         yaml.load(b"a: \xff\xfe\n", source="bin.yaml")
+
+
+def test_dump_multiline_text_as_literal_blocks_and_yaml11_words_quoted() -> None:
+    doc = {"notes": "line one\nline two\n", "odd": "trailing \nspace", "flag": "no", "switch": "On", "word": "ok"}
+    text = yaml.dump(doc)
+    assert "notes: |\n  line one\n  line two\n" in text
+    assert 'flag: "no"' in text and 'switch: "On"' in text and "word: ok" in text
+    assert yaml.load(text) == doc  # whatever the style, the text comes back unchanged
