@@ -236,3 +236,19 @@ async def test_configmap_input_output_and_data(kube: KubeFixture, reference_dir:
     await kube.stop()
     code, _, err = await cli(tmp_path, "recipe", "-s", f"cm://{NS}/snap")
     assert code == 6 and "unreachable" in err
+
+
+def test_snapshot_mode_excludes_overlays_the_cluster_fails(
+    capsys: pytest.CaptureFixture[str], reference_dir: Path
+) -> None:
+    # The reference h100 snapshot runs Kubernetes 1.30; the reference gb200 overlays need 1.32+.
+    code, out, err = run_main(
+        capsys, "recipe", "-s", str(reference_dir / "snapshots" / "h100.yaml"), "--gpu", "gb200",
+        "--intent", "training", "--data", str(reference_dir / "recipe-data"),
+    )  # fmt: skip
+    assert code == 0, err
+    meta = yaml.load(out)["metadata"]
+    assert "gb200" in meta["excludedOverlays"] and "gb200" not in meta["appliedOverlays"]
+    warning = next(w for w in meta["constraintWarnings"] if w["overlay"] == "gb200")
+    assert warning["actual"] == "v1.30.14-eks-3025e55" and warning["reason"].startswith("expected >= 1.32")
+    assert "overlay excluded due to constraint failure: overlay=gb200" in err

@@ -28,20 +28,24 @@ def build_collectors(
     host_root: str = "",
 ) -> list[Collector]:
     """The named collectors, configured (the agent's and ``eidos-cli snapshot``'s one recipe)."""
-    from eidos_agent.collectors.gpu import GpuCollector
-    from eidos_agent.collectors.k8s import K8sCollector
-    from eidos_agent.collectors.os import OsCollector
-    from eidos_agent.collectors.systemd import SystemdCollector
-
+    # Imported on demand: a node-only run never loads the Kubernetes client.
     chosen: list[Collector] = []
     for name in names:
         if name == "k8s":
+            from eidos_agent.collectors.k8s import K8sCollector
+
             chosen.append(K8sCollector(node_name, kubeconfig))
         elif name == "gpu":
+            from eidos_agent.collectors.gpu import GpuCollector
+
             chosen.append(GpuCollector(timeout=gpu_timeout))
         elif name == "os":
+            from eidos_agent.collectors.os import OsCollector
+
             chosen.append(OsCollector(host_root=host_root or None))
         elif name == "systemd":
+            from eidos_agent.collectors.systemd import SystemdCollector
+
             chosen.append(SystemdCollector())
         else:
             raise ValueError(f"unknown collector {name!r} (choose from {', '.join(NAMES)})")

@@ -19,9 +19,11 @@ from eidos_core.errors import InvalidRequestError
 from eidos_core.io.documents import read_document, write_document
 from eidos_core.recipe.build import build_recipe
 from eidos_core.recipe.criteria import ACCELERATORS, ANY, INTENTS, OS_TYPES, SERVICES, Criteria, criteria_from_document
+from eidos_core.recipe.model import RecipeStore
 from eidos_core.recipe.result import recipe_to_document
+from eidos_core.recipe.snapshot_mode import build_recipe_for_snapshot
 from eidos_core.snapshot.criteria import criteria_from_snapshot
-from eidos_core.snapshot.model import snapshot_from_document
+from eidos_core.snapshot.model import Snapshot, snapshot_from_document
 
 log = logging.getLogger("eidos_cli.recipe")
 
@@ -76,32 +78,49 @@ def _with_flags(criteria: Criteria, args: argparse.Namespace) -> Criteria:
     return updated
 
 
-async def resolve_criteria(args: argparse.Namespace) -> Criteria:
+async def resolve_criteria(args: argparse.Namespace) -> tuple[Criteria, Snapshot | None]:
+    """The criteria to resolve, and the snapshot they came from (snapshot mode) if any."""
     if args.snapshot:
         doc = await read_document(args.snapshot, kubeconfig=args.kubeconfig)
-        detected = criteria_from_snapshot(snapshot_from_document(doc, source=args.snapshot))
+        snapshot = snapshot_from_document(doc, source=args.snapshot)
+        detected = criteria_from_snapshot(snapshot)
         log.debug("criteria detected from snapshot", extra={"criteria": str(detected)})
-        return _with_flags(detected, args)
+        return _with_flags(detected, args), snapshot
     if args.criteria:
         doc = await read_document(args.criteria, kubeconfig=args.kubeconfig)
-        return _with_flags(criteria_from_document(doc, source=args.criteria), args)
+        return _with_flags(criteria_from_document(doc, source=args.criteria), args), None
     criteria = _with_flags(Criteria(), args)
     if criteria.specificity == 0:
         raise InvalidRequestError(NO_CRITERIA)
-    return criteria
+    return criteria, None
+
+
+def _resolve_locally(store: RecipeStore, criteria: Criteria, snapshot: Snapshot | None) -> dict[str, Any]:
+    if snapshot is None:
+        return recipe_to_document(build_recipe(store, criteria), __version__)
+    # Snapshot mode: overlays whose own constraints the cluster fails are left out.
+    recipe = build_recipe_for_snapshot(store, criteria, snapshot)
+    for w in recipe.constraint_warnings:
+        log.warning(
+            "overlay excluded due to constraint failure",
+            extra={"overlay": w.overlay, "constraint": w.constraint, "expected": w.expected,
+                   "actual": w.actual, "reason": w.reason},
+        )  # fmt: skip
+    return recipe_to_document(recipe, __version__)
 
 
 async def _run(args: argparse.Namespace) -> int:
     if args.server and args.data:
         raise InvalidRequestError("--server and --data cannot be combined: the server uses its own recipe data")
-    criteria = await resolve_criteria(args)
+    criteria, snapshot = await resolve_criteria(args)
     if args.server:
         from eidos_cli.remote import fetch_recipe
 
+        # The server resolves criteria only: snapshot-mode overlay exclusion is a local feature.
         doc = await fetch_recipe(args.server, criteria)
     else:
         store = await recipe_store(args.data, kubeconfig=args.kubeconfig)
-        doc = recipe_to_document(build_recipe(store, criteria), __version__)
+        doc = _resolve_locally(store, criteria, snapshot)
     where = await write_document(args.output, doc, component="recipe", fmt=args.format, kubeconfig=args.kubeconfig)
     log.info(
         "recipe generation completed",

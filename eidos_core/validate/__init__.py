@@ -1,0 +1,51 @@
+"""Constraint validation: check a recipe's ``constraints`` against a snapshot (cli-bundle.md §10).
+
+Pure, synchronous functions only; reading inputs and writing the report belong to the callers
+(``eidos-cli validate``, recipe snapshot mode).
+
+* :mod:`.path` — constraint names (``Type.Subtype.Key``) as paths into a snapshot
+* :mod:`.expression` — a constraint value as operator + operand
+* :mod:`.version` — lenient version parsing and comparison
+* :mod:`.constraints` — the ``constraints`` list of a recipe document
+* :mod:`.evaluate` — evaluating constraints against a snapshot
+* :mod:`.report` — per-constraint results, the summary and the report document
+"""
+
+from eidos_core.validate.constraints import constraints_from_document
+from eidos_core.validate.evaluate import check_constraint, constraint_holds, evaluate_expression, validate_constraints
+from eidos_core.validate.expression import Expression, Operator, parse_expression
+from eidos_core.validate.path import ConstraintPath, parse_path
+from eidos_core.validate.report import (
+    ConstraintResult,
+    OverallStatus,
+    ResultStatus,
+    Summary,
+    ValidationReport,
+    build_report,
+    report_to_document,
+)
+from eidos_core.validate.version import Version, compare_versions, parse_version, versions_equal
+
+__all__ = [
+    "ConstraintPath",
+    "ConstraintResult",
+    "Expression",
+    "Operator",
+    "OverallStatus",
+    "ResultStatus",
+    "Summary",
+    "ValidationReport",
+    "Version",
+    "build_report",
+    "check_constraint",
+    "compare_versions",
+    "constraint_holds",
+    "constraints_from_document",
+    "evaluate_expression",
+    "parse_expression",
+    "parse_path",
+    "parse_version",
+    "report_to_document",
+    "validate_constraints",
+    "versions_equal",
+]

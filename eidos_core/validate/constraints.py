@@ -1,0 +1,74 @@
+"""The ``constraints`` of a recipe document, read tolerantly.
+
+Accepts what ``recipe_to_document`` writes and what the Go reference writes: other fields are
+ignored, field names also match case-insensitively (Go's JSON decoding does), and a missing
+``name``/``value`` becomes ``""`` so the constraint is reported as skipped rather than
+aborting the whole run. Only shapes that cannot be a constraint are errors, naming the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from eidos_core.errors import InvalidRequestError
+from eidos_core.recipe.model import Constraint
+from eidos_core.snapshot.model import reading_text
+
+# Kinds a recipe document may declare; anything else is most likely a swapped argument.
+RECIPE_KINDS = ("recipeResult", "Recipe", "RecipeResult")
+
+
+def _field(mapping: Mapping[Any, Any], name: str) -> Any:
+    if name in mapping:
+        return mapping[name]
+    for key, value in mapping.items():
+        if isinstance(key, str) and key.lower() == name:
+            return value
+    return None
+
+
+def _text(value: Any, source: str, field: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    # An unquoted YAML scalar (``value: 24.04``) still means its text.
+    if isinstance(value, bool | int | float):
+        return reading_text(value)
+    raise InvalidRequestError(
+        f"{source}: {field} must be a string, got {type(value).__name__}", details={"field": field}
+    )
+
+
+def constraints_from_document(doc: Any, *, source: str = "recipe") -> tuple[Constraint, ...]:
+    """The constraints in document order (duplicates kept: each is evaluated on its own)."""
+    if not isinstance(doc, Mapping):
+        raise InvalidRequestError(f"{source}: a recipe must be a mapping, got {type(doc).__name__}")
+    kind = _field(doc, "kind")
+    if kind is not None and kind not in RECIPE_KINDS:
+        raise InvalidRequestError(
+            f"{source}: kind must be recipeResult, got {kind!r}"
+            + (" (are --recipe and --snapshot swapped?)" if kind == "Snapshot" else ""),
+            details={"field": "kind"},
+        )
+    raw = _field(doc, "constraints")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise InvalidRequestError(
+            f"{source}: constraints must be a list of {{name, value}}, got {type(raw).__name__}",
+            details={"field": "constraints"},
+        )
+    out: list[Constraint] = []
+    for i, item in enumerate(raw):
+        where = f"constraints[{i}]"
+        if not isinstance(item, Mapping):
+            raise InvalidRequestError(
+                f"{source}: {where} must be a mapping with name and value, got {type(item).__name__}",
+                details={"field": where},
+            )
+        name = _text(_field(item, "name"), source, f"{where}.name")
+        value = _text(_field(item, "value"), source, f"{where}.value")
+        out.append(Constraint(name, value))
+    return tuple(out)
