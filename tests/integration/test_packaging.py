@@ -57,3 +57,15 @@ def test_cli_start_does_not_import_the_server_stack() -> None:
     code = "import sys, eidos_cli.__main__; print(sorted(m for m in sys.modules if m.startswith('aiohttp')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
     assert out.stdout.strip() == "[]"
+
+
+def test_every_core_package_is_listed_in_setup_cfg() -> None:
+    # setup.cfg lists eidos-core's packages by hand (recipe_data is mapped in); a new
+    # subpackage left out installs fine in editable mode and breaks every real install.
+    import configparser
+
+    cfg = configparser.ConfigParser()
+    cfg.read(REPO / "setup.cfg")
+    listed = {line.strip() for line in cfg["options"]["packages"].splitlines() if line.strip()}
+    present = {".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "eidos_core").rglob("__init__.py")}
+    assert present <= listed, f"add to setup.cfg [options] packages: {sorted(present - listed)}"

@@ -1,0 +1,14 @@
+"""The bundler: turn a recipe into a deployable bundle (a Helm umbrella chart or an Argo CD
+app-of-apps), as ``eidos-cli bundle`` does.
+
+Rendering is pure and deterministic (``bundler.render_bundle`` → relative path → bytes);
+only ``writer`` touches the file system. One concern per module:
+
+* ``paths`` — which names and relative paths may appear in a bundle;
+* ``overrides`` — ``--set component:path=value``;
+* ``scheduling`` — node selectors and tolerations and where they go;
+* ``values`` — each component's Helm values;
+* ``yamlout`` — key order and YAML text of values files;
+* ``helm`` / ``argocd`` — the two layouts; ``checksums`` — ``checksums.txt``;
+* ``bundler`` — the pipeline and the deployment summary; ``writer`` — safe writing.
+"""

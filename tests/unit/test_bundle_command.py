@@ -1,0 +1,165 @@
+"""``eidos-cli bundle`` through its own argparse registration: flags, errors, stdout."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from eidos_cli.commands import bundle
+from eidos_core import yaml
+from eidos_core.data.load import load_store
+from eidos_core.errors import EidosError, InvalidRequestError, NotFoundError
+from eidos_core.recipe.build import build_recipe
+from eidos_core.recipe.criteria import Criteria
+from eidos_core.recipe.result import recipe_to_document
+from eidos_core.sources.embedded import embedded_store
+from tests.conftest import mini_files
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="eidos-cli")
+    bundle.register(p.add_subparsers())
+    return p
+
+
+def run(*argv: str) -> int:
+    args = parser().parse_args(["bundle", *argv])
+    code: int = args.run(args)
+    return code
+
+
+@pytest.fixture
+def recipe_file(tmp_path: Path) -> Path:
+    crit = Criteria(service="eks", accelerator="gb200", intent="training", os="ubuntu")
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.dump(recipe_to_document(build_recipe(embedded_store(), crit), "v9.9.9")))
+    return path
+
+
+def test_defaults() -> None:
+    args = parser().parse_args(["bundle", "-r", "r.yaml"])
+    assert (args.output, args.deployer, args.repo, args.set, args.data, args.kubeconfig) == (
+        ".",
+        "helm",
+        "",
+        [],
+        None,
+        None,
+    )
+    assert args.system_node_toleration == []
+
+
+def test_recipe_is_required(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        parser().parse_args(["bundle"])
+    assert exit_.value.code == 2
+    assert "--recipe" in capsys.readouterr().err
+
+
+def test_help_mentions_oci_and_has_an_example(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parser().parse_args(["bundle", "--help"])
+    out = capsys.readouterr().out
+    assert "OCI output (oci://registry/repo:tag) is not supported" in out
+    assert "eidos-cli bundle -r recipe.yaml -o ./bundle" in out
+
+
+def test_helm_bundle_and_summary(recipe_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    code = run(
+        "-r", str(recipe_file), "-o", str(out),
+        "--set", "gpuoperator:driver.version=580.82.07,gpu-operator:driver.rdma.enabled=true",
+        "--accelerated-node-toleration", "nvidia.com/gpu=present:NoSchedule",
+        "--system-node-selector", "pool=system",
+    )  # fmt: skip
+    assert code == 0
+    stdout = capsys.readouterr().out
+    assert stdout == (
+        "\nHelm umbrella chart generated successfully!\n"
+        f"Output directory: {out}\n"
+        "Files generated: 8\n"
+        "\nTo deploy:\n"
+        f"  1. cd {out}\n"
+        "  2. helm dependency update\n"
+        "  3. helm install eidos-stack . -n eidos-stack --create-namespace\n"
+    )
+    values = yaml.load((out / "values.yaml").read_bytes())
+    gpu = values["gpu-operator"]
+    assert gpu["driver"]["version"] == "580.82.07"
+    assert gpu["driver"]["rdma"]["enabled"] is True
+    assert gpu["daemonsets"]["tolerations"] == [
+        {"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Equal", "value": "present"}
+    ]
+    assert gpu["operator"]["nodeSelector"] == {"pool": "system"}
+    assert yaml.load((out / "recipe.yaml").read_bytes())["metadata"]["version"] == "v9.9.9"
+
+
+def test_argocd_bundle(recipe_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "gitops"
+    assert run("-r", str(recipe_file), "-o", str(out), "-d", "ArgoCD", "--repo", "https://git.example/x.git") == 0
+    stdout = capsys.readouterr().out
+    assert "ArgoCD applications generated successfully!" in stdout
+    assert f"  2. kubectl apply -f {out}/app-of-apps.yaml\n" in stdout
+    assert "Note:" not in stdout
+    assert (out / "gpu-operator" / "application.yaml").is_file()
+
+
+@pytest.mark.parametrize(
+    ("argv", "error", "message"),
+    [
+        (["-o", "oci://ghcr.io/acme/bundle:v1"], InvalidRequestError, "OCI output is not supported"),
+        (["-d", "kustomize"], InvalidRequestError, "invalid deployer type 'kustomize'"),
+        (["--set", "nosuch:a=1"], InvalidRequestError, "no component 'nosuch' in this recipe"),
+        (["--set", "gpuoperator"], InvalidRequestError, "invalid --set flag"),
+        (["--system-node-selector", "x"], InvalidRequestError, "invalid --system-node-selector"),
+        (["--accelerated-node-toleration", "a=b"], InvalidRequestError, "invalid --accelerated-node-toleration"),
+    ],
+)
+def test_bad_flags(recipe_file: Path, tmp_path: Path, argv: list[str], error: type[EidosError], message: str) -> None:
+    out = tmp_path / "out"
+    argv = ["-o", str(out), *argv] if "-o" not in argv else argv
+    with pytest.raises(error, match=message) as err:
+        run("-r", str(recipe_file), *argv)
+    assert err.value.exit_code == 2
+    assert not out.exists()
+
+
+def test_flags_are_checked_before_the_recipe_is_read(tmp_path: Path) -> None:
+    with pytest.raises(InvalidRequestError, match="invalid deployer"):
+        run("-r", str(tmp_path / "missing.yaml"), "-d", "x")
+
+
+def test_missing_recipe_is_not_found(tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError) as err:
+        run("-r", str(tmp_path / "missing.yaml"), "-o", str(tmp_path / "out"))
+    assert err.value.exit_code == 3
+
+
+def test_not_a_recipe(tmp_path: Path) -> None:
+    path = tmp_path / "snap.yaml"
+    path.write_text("kind: Snapshot\napiVersion: eidos.nvidia.com/v1alpha1\n")
+    with pytest.raises(InvalidRequestError, match="kind: expected 'recipeResult', got 'Snapshot'"):
+        run("-r", str(path), "-o", str(tmp_path / "out"))
+
+
+def test_data_directory_supplies_values(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    files = mini_files()
+    # --data is a layer over the embedded data: its registry and values files, not a whole data set.
+    for rel in ("registry.yaml", "components/a/values.yaml"):
+        (data / rel).parent.mkdir(parents=True, exist_ok=True)
+        (data / rel).write_bytes(files[rel])
+    doc = recipe_to_document(build_recipe(load_store(files, source="t"), Criteria()), "v1")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(yaml.dump(doc))
+    out = tmp_path / "out"
+    assert run("-r", str(recipe), "-o", str(out), "--data", str(data), "--set", "a:image.tag=v2") == 0
+    values = yaml.load((out / "values.yaml").read_bytes())
+    assert values["a"] == {"enabled": True, "replicas": 1, "image": {"tag": "v2"}}
+    assert values["b"] == {"enabled": True}
+    # Without --data the embedded data has no component "a": the values file is missing.
+    with pytest.raises(NotFoundError, match="values file components/a/values.yaml of component a"):
+        run("-r", str(recipe), "-o", str(tmp_path / "out2"))
+    assert "Files generated: 5" in capsys.readouterr().out
