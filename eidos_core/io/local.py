@@ -6,8 +6,6 @@ import contextlib
 import os
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from eidos_core.errors import ForbiddenError, InvalidRequestError, NotFoundError, UnavailableError
@@ -66,6 +64,9 @@ def write_file_atomic(path: str, data: bytes) -> None:
 
 
 def read_http(url: str) -> bytes:
+    import urllib.error  # only http(s) reads need it; keeps CLI start-up lean
+    import urllib.request
+
     request = urllib.request.Request(url, headers={"User-Agent": "eidos"})
     try:
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as resp:

@@ -12,3 +12,8 @@ only ``writer`` touches the file system. One concern per module:
 * ``helm`` / ``argocd`` — the two layouts; ``checksums`` — ``checksums.txt``;
 * ``bundler`` — the pipeline and the deployment summary; ``writer`` — safe writing.
 """
+
+HELM = "helm"
+ARGOCD = "argocd"
+DEPLOYERS = (ARGOCD, HELM)
+TITLES = {HELM: "Helm umbrella chart", ARGOCD: "ArgoCD applications"}

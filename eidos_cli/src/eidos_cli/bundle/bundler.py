@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from eidos_cli.bundle import argocd, helm
+from eidos_cli.bundle import DEPLOYERS, HELM, TITLES, argocd, helm
 from eidos_cli.bundle.overrides import SetOverride, check_keys
 from eidos_cli.bundle.paths import check_relative, safe_name
 from eidos_cli.bundle.scheduling import Scheduling
@@ -19,11 +19,6 @@ from eidos_core import __version__
 from eidos_core.errors import InvalidRequestError
 from eidos_core.recipe.document import RecipeDocument
 from eidos_core.recipe.model import RecipeStore
-
-HELM = "helm"
-ARGOCD = "argocd"
-DEPLOYERS = (ARGOCD, HELM)
-TITLES = {HELM: "Helm umbrella chart", ARGOCD: "ArgoCD applications"}
 
 
 def parse_deployer(text: str | None) -> str:

@@ -14,10 +14,7 @@ import logging
 import sys
 import time
 
-from eidos_cli.bundle.bundler import DEPLOYERS, HELM, TITLES, BundleOptions, parse_deployer, render_bundle, summary
-from eidos_cli.bundle.overrides import parse_set
-from eidos_cli.bundle.scheduling import scheduling_from_flags
-from eidos_cli.bundle.writer import write_bundle
+from eidos_cli.bundle import DEPLOYERS, HELM, TITLES
 from eidos_cli.data import recipe_store
 from eidos_cli.options import add_kubeconfig, add_list
 from eidos_core import __version__
@@ -109,6 +106,12 @@ async def load_recipe(uri: str, kubeconfig: str | None) -> RecipeDocument:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here so that starting eidos-cli for another command does not pay for the bundler.
+    from eidos_cli.bundle.bundler import BundleOptions, parse_deployer, render_bundle, summary
+    from eidos_cli.bundle.overrides import parse_set
+    from eidos_cli.bundle.scheduling import scheduling_from_flags
+    from eidos_cli.bundle.writer import write_bundle
+
     started = time.monotonic()
     store = bundle_store(args.data, args.kubeconfig)
     deployer = parse_deployer(args.deployer)
