@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check = actions.add_parser(
         "validate", help="check a data directory and report every problem",
         description="Load and validate a recipe data directory; every problem is listed with file and field.",
+        epilog="examples:\n  eidos-cli data validate ./recipe-data\n"
+        "  eidos-cli data validate --layered ./site-overlays",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     check.add_argument("directory", metavar="DIR")
     check.add_argument(
@@ -44,6 +47,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     pack = actions.add_parser(
         "configmap", help="print a ConfigMap manifest holding a data directory",
         description="Print a ConfigMap manifest for DIR (validated first; subdirectories use the a__b.yaml keys).",
+        epilog="example:\n  eidos-cli data configmap ./recipe-data --name eidos-recipe-data --namespace eidos "
+        "| kubectl apply -f -",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     pack.add_argument("directory", metavar="DIR")
     pack.add_argument("--name", required=True, help="ConfigMap name")
