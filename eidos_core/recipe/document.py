@@ -19,7 +19,7 @@ from eidos_core.errors import CriteriaError, InvalidRequestError
 from eidos_core.recipe.build import ConstraintWarning
 from eidos_core.recipe.criteria import FIELDS, Criteria, parse_field, parse_nodes
 from eidos_core.recipe.model import ComponentRef, Constraint
-from eidos_core.recipe.result import RESULT_KIND, ref_to_dict
+from eidos_core.recipe.result import RESULT_KIND, result_document
 from eidos_core.yaml import Scalar, plain
 
 
@@ -44,33 +44,16 @@ class RecipeDocument:
 
     def to_document(self) -> dict[str, Any]:
         """The §9.4 field order again (unknown input fields are gone, as in the reference)."""
-        metadata: dict[str, Any] = {}
-        if self.version:
-            metadata["version"] = self.version
-        if self.applied_overlays:
-            metadata["appliedOverlays"] = list(self.applied_overlays)
-        if self.excluded_overlays:
-            metadata["excludedOverlays"] = list(self.excluded_overlays)
-        if self.constraint_warnings:
-            metadata["constraintWarnings"] = [
-                {
-                    "overlay": w.overlay,
-                    "constraint": w.constraint,
-                    "expected": w.expected,
-                    **({"actual": w.actual} if w.actual is not None else {}),
-                    "reason": w.reason,
-                }
-                for w in self.constraint_warnings
-            ]
-        doc: dict[str, Any] = {"kind": RESULT_KIND, "apiVersion": API_VERSION}
-        if metadata:
-            doc["metadata"] = metadata
-        doc["criteria"] = self.criteria.to_dict() if self.criteria is not None else None
-        if self.constraints:
-            doc["constraints"] = [{"name": c.name, "value": c.value} for c in self.constraints]
-        doc["componentRefs"] = [ref_to_dict(r) for r in self.component_refs]
-        doc["deploymentOrder"] = list(self.deployment_order)
-        return doc
+        return result_document(
+            version=self.version,
+            applied_overlays=self.applied_overlays,
+            excluded_overlays=self.excluded_overlays,
+            constraint_warnings=self.constraint_warnings,
+            criteria=self.criteria,
+            constraints=self.constraints,
+            component_refs=self.component_refs,
+            deployment_order=self.deployment_order,
+        )
 
 
 class _Reader:

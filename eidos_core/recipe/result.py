@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from eidos_core import API_VERSION
-from eidos_core.recipe.build import Recipe
-from eidos_core.recipe.model import ComponentRef
+from eidos_core.recipe.build import ConstraintWarning, Recipe
+from eidos_core.recipe.criteria import Criteria
+from eidos_core.recipe.model import ComponentRef, Constraint
 
 RESULT_KIND = "recipeResult"
 
@@ -34,14 +36,26 @@ def ref_to_dict(ref: ComponentRef) -> dict[str, Any]:
     return out
 
 
-def recipe_to_document(recipe: Recipe, version: str) -> dict[str, Any]:
+def result_document(
+    *,
+    version: str,
+    applied_overlays: Sequence[str],
+    excluded_overlays: Sequence[str],
+    constraint_warnings: Sequence[ConstraintWarning],
+    criteria: Criteria | None,
+    constraints: Sequence[Constraint],
+    component_refs: Sequence[ComponentRef],
+    deployment_order: Sequence[str],
+) -> dict[str, Any]:
+    """The document in the contract's field order; empty optional fields are left out."""
     metadata: dict[str, Any] = {}
     if version:
         metadata["version"] = version
-    metadata["appliedOverlays"] = list(recipe.applied_overlays)
-    if recipe.excluded_overlays:
-        metadata["excludedOverlays"] = list(recipe.excluded_overlays)
-    if recipe.constraint_warnings:
+    if applied_overlays:
+        metadata["appliedOverlays"] = list(applied_overlays)
+    if excluded_overlays:
+        metadata["excludedOverlays"] = list(excluded_overlays)
+    if constraint_warnings:
         metadata["constraintWarnings"] = [
             {
                 "overlay": w.overlay,
@@ -50,19 +64,30 @@ def recipe_to_document(recipe: Recipe, version: str) -> dict[str, Any]:
                 **({"actual": w.actual} if w.actual is not None else {}),
                 "reason": w.reason,
             }
-            for w in recipe.constraint_warnings
+            for w in constraint_warnings
         ]
-    doc: dict[str, Any] = {
-        "kind": RESULT_KIND,
-        "apiVersion": API_VERSION,
-        "metadata": metadata,
-        "criteria": recipe.criteria.to_dict(),
-    }
-    if recipe.constraints:
-        doc["constraints"] = [{"name": c.name, "value": c.value} for c in recipe.constraints]
-    doc["componentRefs"] = [ref_to_dict(r) for r in recipe.component_refs]
-    doc["deploymentOrder"] = list(recipe.deployment_order)
+    doc: dict[str, Any] = {"kind": RESULT_KIND, "apiVersion": API_VERSION}
+    if metadata:
+        doc["metadata"] = metadata
+    doc["criteria"] = criteria.to_dict() if criteria is not None else None
+    if constraints:
+        doc["constraints"] = [{"name": c.name, "value": c.value} for c in constraints]
+    doc["componentRefs"] = [ref_to_dict(r) for r in component_refs]
+    doc["deploymentOrder"] = list(deployment_order)
     return doc
+
+
+def recipe_to_document(recipe: Recipe, version: str) -> dict[str, Any]:
+    return result_document(
+        version=version,
+        applied_overlays=recipe.applied_overlays,
+        excluded_overlays=recipe.excluded_overlays,
+        constraint_warnings=recipe.constraint_warnings,
+        criteria=recipe.criteria,
+        constraints=recipe.constraints,
+        component_refs=recipe.component_refs,
+        deployment_order=recipe.deployment_order,
+    )
 
 
 def to_json(doc: Any) -> bytes:
