@@ -16,7 +16,7 @@ from eidos_core.errors import InvalidRequestError
 NAME_LABEL = "app.kubernetes.io/name"
 CLUSTER_ROLE = "eidos-node-reader"
 RBAC_GROUP = "rbac.authorization.k8s.io"
-DEFAULT_IMAGE = "ghcr.io/nvidia/eidos/eidos:latest"
+DEFAULT_IMAGE = "ghcr.io/nvidia/eidos/eidos-agent:0.1.0"  # the Containerfile's eidos-agent target
 HOST_ROOT = "/host"
 
 

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 
+from eidos_cli.agent.manifests import DEFAULT_IMAGE
 from eidos_cli.options import add_bool, add_kubeconfig, add_list, add_output
 from eidos_core import __version__
 from eidos_core.durations import parse_duration
@@ -53,8 +54,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="namespace of the Job and its ConfigMap (env EIDOS_NAMESPACE; default gpu-operator)",
     )  # fmt: skip
     agent.add_argument(
-        "--image", default=env.get("EIDOS_IMAGE") or "ghcr.io/nvidia/eidos/eidos:latest",
-        help="agent image (env EIDOS_IMAGE; default ghcr.io/nvidia/eidos/eidos:latest)",
+        "--image", default=env.get("EIDOS_IMAGE") or DEFAULT_IMAGE,
+        help=f"agent image (env EIDOS_IMAGE; default {DEFAULT_IMAGE})",
     )  # fmt: skip
     add_list(agent, "--image-pull-secret", metavar="NAME", help="image pull secret")
     agent.add_argument("--job-name", default="eidos", help="Job name (default eidos)")

@@ -1,0 +1,205 @@
+"""Start eidosd the way its pod does, as far as a test machine allows.
+
+* Entry point: the Containerfile's ``eidosd`` ENTRYPOINT, with the image's virtual environment
+  (``/opt/eidos/bin``) mapped to this interpreter's (the same console script).
+* Environment: the image's ENV, then the rendered Deployment's container env on top (as the
+  kubelet does). Paths that are volume mounts in the pod (``/tmp``, ``/data``) are mapped to
+  directories here, and PORT to a free port (so tests can run side by side); nothing else
+  changes.
+* Working directory: the image's WORKDIR (``/``).
+* Isolation, when the test runs as root with util-linux (as on the CI machine): a private mount
+  namespace in which the root filesystem is remounted read-only, only the emptyDir stand-in is
+  writable, and the process runs as uid/gid 65532 with no capabilities and no_new_privs: what
+  ``readOnlyRootFilesystem``, ``runAsUser`` and ``drop: [ALL]`` give the container. Without
+  root the process runs as the (already non-root) test user and the root filesystem stays
+  writable; :func:`isolation` says which applies and the tests warn when it is the weaker one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.deploy.support import Obj, container, env_of, exec_form, parse_containerfile
+
+UID = GID = 65532
+VENV_BIN = "/opt/eidos/bin"
+HERE_BIN = str(Path(sys.executable).parent)
+
+# Run by /bin/sh inside the new mount namespace: keep the given directories writable (bind
+# mounts of their own), make the root mount read-only, drop to the pod's user.
+_SANDBOX = f"""
+set -e
+while [ "$1" != "--" ]; do mount --bind "$1" "$1"; shift; done
+shift
+mount -o remount,bind,ro /
+exec setpriv --reuid={UID} --regid={GID} --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- "$@"
+"""
+
+
+def isolation() -> str:
+    if os.geteuid() == 0 and shutil.which("unshare") and shutil.which("setpriv"):
+        return "read-only root filesystem, uid 65532, no capabilities"
+    return f"uid {os.geteuid()} (not root: no mount namespace), root filesystem as it is"
+
+
+def sandboxed(argv: Sequence[str], writable: Sequence[Path]) -> list[str]:
+    """``argv`` wrapped so that it runs as the pod would (see the module docstring)."""
+    if isolation().startswith("read-only"):
+        return ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", _SANDBOX, "sandbox",
+                *map(str, writable), "--", *argv]  # fmt: skip
+    warnings.warn(f"eidosd runs with weaker isolation here: {isolation()}", stacklevel=2)
+    return list(argv)
+
+
+def scratch_dir(prefix: str, mode: int = 0o755) -> Path:
+    """A directory the sandboxed user can reach (pytest's tmp_path sits under a 0700 directory)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(mode)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http(url: str, timeout: float = 5.0) -> tuple[int, Any, Mapping[str, str]]:
+    """GET url; (status, body as JSON if it is JSON else text, headers)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            status, raw, headers = resp.status, resp.read(), dict(resp.headers)
+    except urllib.error.HTTPError as exc:
+        status, raw, headers = exc.code, exc.read(), dict(exc.headers)
+    text = raw.decode()
+    try:
+        return status, json.loads(text), headers
+    except ValueError:
+        return status, text, headers
+
+
+def pod_environment(deployment: Obj, mounts: Mapping[str, Path], port: int) -> dict[str, str]:
+    """Image ENV + container env, with mount paths mapped to local directories."""
+    image_env = parse_containerfile().env("eidosd")
+    env = dict(image_env)
+    env["PATH"] = env["PATH"].replace(VENV_BIN, HERE_BIN)
+    env.update(env_of(container(deployment, "eidosd")))
+
+    def mapped(value: str) -> str:
+        for mount_path, local in mounts.items():
+            if value == mount_path or value.startswith(mount_path + "/"):
+                return str(local) + value[len(mount_path) :]
+        return value
+
+    env = {k: mapped(v) for k, v in env.items()}
+    env["PORT"] = str(port)
+    return env
+
+
+@dataclass
+class PodProcess:
+    proc: subprocess.Popen[bytes]
+    url: str
+    env: dict[str, str]
+    emptydir: Path
+    log: Path  # eidosd's stderr (the container log), written through a descriptor opened outside
+    scratch: list[Path] = field(default_factory=list)
+
+    @property
+    def stderr(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        return self.proc.returncode
+
+    def cleanup(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for path in self.scratch:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def start_pod(deployment: Obj, data: Path | None = None) -> PodProcess:
+    """Run eidosd from ``deployment`` (a rendered Deployment) until /ready answers 200."""
+    entry = exec_form(parse_containerfile().inherited("eidosd", "ENTRYPOINT") or "")
+    argv = [entry[0].replace(VENV_BIN, HERE_BIN, 1), *entry[1:]]
+    assert Path(argv[0]).is_file(), f"the image's entry point {entry[0]} has no counterpart {argv[0]}"
+    emptydir = scratch_dir("eidos-emptydir-", 0o777)  # emptyDir volumes are world-writable
+    logs = scratch_dir("eidos-log-", 0o700)
+    scratch = [emptydir, logs]
+    mounts = {m["mountPath"]: m for m in container(deployment, "eidosd").get("volumeMounts", [])}
+    local: dict[str, Path] = {}
+    for path, mount in mounts.items():
+        if mount["name"] == "tmp":
+            local[path] = emptydir
+        elif data is not None and mount["name"] == "recipe-data":
+            local[path] = data
+        else:
+            raise AssertionError(f"no local stand-in for the volume mounted at {path}")
+    port = free_port()
+    env = pod_environment(deployment, local, port)
+    log = logs / "eidosd.log"
+    with log.open("wb") as stderr:
+        proc = subprocess.Popen(
+            sandboxed(argv, [emptydir]),
+            env=env,
+            cwd=parse_containerfile().inherited("eidosd", "WORKDIR") or "/",
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    pod = PodProcess(proc, f"http://127.0.0.1:{port}", env, emptydir, log, scratch)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            log_text = pod.stderr
+            pod.cleanup()
+            raise AssertionError(f"eidosd exited {proc.returncode}:\n{log_text}")
+        try:
+            if http(pod.url + "/ready", timeout=1)[0] == 200:
+                return pod
+        except OSError:
+            pass
+        time.sleep(0.05)
+    pod.stop(signal.SIGKILL)
+    log_text = pod.stderr
+    pod.cleanup()
+    raise AssertionError(f"eidosd did not become ready:\n{log_text}")
+
+
+def kubelet_configmap_dir(data: Mapping[str, str], parent: Path) -> Path:
+    """A ConfigMap volume laid out as the kubelet does: files behind ``..data`` symlinks."""
+    root = parent / "data"
+    stamp = root / "..2025_01_01_00_00_00.000000001"
+    stamp.mkdir(parents=True)
+    for key, text in data.items():
+        (stamp / key).write_text(text)
+    (root / "..data").symlink_to(stamp.name)
+    for key in data:
+        (root / key).symlink_to(f"..data/{key}")
+    for path in (root, stamp):
+        path.chmod(0o755)
+    return root
