@@ -97,7 +97,6 @@ def pod_environment(deployment: Obj, mounts: Mapping[str, Path], port: int) -> d
     """Image ENV + container env, with mount paths mapped to local directories."""
     image_env = parse_containerfile().env("eidosd")
     env = dict(image_env)
-    env["PATH"] = env["PATH"].replace(VENV_BIN, HERE_BIN)
     env.update(env_of(container(deployment, "eidosd")))
 
     def mapped(value: str) -> str:
@@ -107,6 +106,8 @@ def pod_environment(deployment: Obj, mounts: Mapping[str, Path], port: int) -> d
         return value
 
     env = {k: mapped(v) for k, v in env.items()}
+    # PATH points at this checkout's venv, which is no pod path (and may itself live under /tmp).
+    env["PATH"] = image_env["PATH"].replace(VENV_BIN, HERE_BIN)
     env["PORT"] = str(port)
     return env
 
