@@ -58,13 +58,15 @@ async def read_bytes(uri: str, *, kubeconfig: str | None = None) -> tuple[bytes,
     raise NotFoundError(f"ConfigMap {loc.namespace}/{loc.name} has no {' or '.join(keys)} key (keys: {present})")
 
 
-async def read_document(uri: str, *, kubeconfig: str | None = None) -> Any:
+async def read_document(uri: str, *, kubeconfig: str | None = None, raw: bool = False) -> Any:
+    """The parsed document; ``raw`` keeps each scalar's text (``Scalar``), so that an unquoted
+    ``version: 25.10`` read into a string field stays ``25.10``."""
     data, loc = await read_bytes(uri, kubeconfig=kubeconfig)
     if str(loc).lower().endswith((".txt", ".table")):
         raise InvalidRequestError(f"{loc}: the table format is for reading by people; use yaml or json")
     if not data.strip():
         raise InvalidRequestError(f"{loc}: empty document")
-    return yaml.load(data, source=str(loc))
+    return yaml.load(data, source=str(loc), raw=raw)
 
 
 async def write_document(

@@ -4,28 +4,42 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
 
-from eidos_core.errors import ForbiddenError, InvalidRequestError, NotFoundError, UnavailableError
+from eidos_core.errors import EidosError, ForbiddenError, InvalidRequestError, NotFoundError, UnavailableError
 
 HTTP_TIMEOUT_SECONDS = 30
 MAX_READ_BYTES = 64 * 1024 * 1024
 
 
+def os_error(exc: OSError, what: str) -> EidosError:
+    """A file-system failure as one line with the matching exit code (3, 4, 2 or 6)."""
+    reason = exc.strerror or str(exc)
+    if isinstance(exc, (FileNotFoundError, NotADirectoryError)):
+        return NotFoundError(f"{what}: {reason}")
+    if isinstance(exc, PermissionError):
+        return ForbiddenError(f"{what}: {reason}")
+    if isinstance(exc, IsADirectoryError):
+        return InvalidRequestError(f"{what}: is a directory, expected a file")
+    return UnavailableError(f"{what}: {reason}")  # a full disk, a read-only file system, I/O errors
+
+
 def read_file(path: str) -> bytes:
     try:
-        size = os.stat(path).st_size
-        if size > MAX_READ_BYTES:
-            raise InvalidRequestError(f"{path}: file is {size} bytes; the limit is {MAX_READ_BYTES}")
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+            # A FIFO or a device could be read without end; documents are regular files.
+            raise InvalidRequestError(f"{path}: not a regular file")
+        if st.st_size > MAX_READ_BYTES:
+            raise InvalidRequestError(f"{path}: file is {st.st_size} bytes; the limit is {MAX_READ_BYTES}")
         return Path(path).read_bytes()
     except FileNotFoundError:
         raise NotFoundError(f"{path}: no such file") from None
-    except PermissionError:
-        raise ForbiddenError(f"{path}: permission denied") from None
-    except IsADirectoryError:
-        raise InvalidRequestError(f"{path}: is a directory, expected a file") from None
+    except OSError as exc:
+        raise os_error(exc, path) from None
 
 
 def read_stdin() -> bytes:
@@ -37,29 +51,41 @@ def write_stdout(data: bytes) -> None:
     sys.stdout.buffer.flush()
 
 
+def _new_file_mode() -> int:
+    # What open(path, "w") would give: 0666 less the umask (read and restored: no other API).
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_file_atomic(path: str, data: bytes) -> None:
-    """Write to a temp file beside ``path``, fsync, rename: readers see old or new, never half."""
-    target = Path(path)
+    """Write to a temp file beside ``path``, fsync, rename: readers see old or new, never half.
+
+    A symlink at ``path`` is followed (its target is replaced), and a new file gets the mode
+    the umask allows, as a plain write would.
+    """
+    target = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
         raise NotFoundError(f"{path}: directory {str(directory)!r} does not exist")
+    if target.is_dir():
+        raise InvalidRequestError(f"{path}: is a directory; give a file name")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    except PermissionError:
-        raise ForbiddenError(f"{path}: cannot write in {str(directory)!r} (permission denied)") from None
+    except OSError as exc:
+        raise os_error(exc, f"{path}: cannot write in {str(directory)!r}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        if target.exists():
-            os.chmod(tmp, target.stat().st_mode & 0o777)
-        else:
-            os.chmod(tmp, 0o644)
+        os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else _new_file_mode())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise os_error(exc, path) from None
         raise
 
 

@@ -80,6 +80,14 @@ class _Reader:
         return value
 
     def text(self, value: Any, field: str) -> str:
+        text = self._text(value, field)
+        # Names, versions and URLs end up in file names, comments and Chart.yaml lines: a line
+        # break or other control character there could forge content, so refuse it here.
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+            raise self.fail(field, "must be a single line without control characters")
+        return text
+
+    def _text(self, value: Any, field: str) -> str:
         if isinstance(value, Scalar):
             return "" if value.value is None else value.text
         if value is None:

@@ -14,6 +14,7 @@ from typing import Any
 from eidos_core.errors import InvalidRequestError
 from eidos_core.recipe.model import Constraint
 from eidos_core.snapshot.model import reading_text
+from eidos_core.yaml import Scalar, plain
 
 # Kinds a recipe document may declare; anything else is most likely a swapped argument.
 RECIPE_KINDS = ("recipeResult", "Recipe", "RecipeResult")
@@ -29,6 +30,8 @@ def _field(mapping: Mapping[Any, Any], name: str) -> Any:
 
 
 def _text(value: Any, source: str, field: str) -> str:
+    if isinstance(value, Scalar):  # read in raw mode: the text as written (``22.10``, not 22.1)
+        return "" if value.value is None else value.text
     if value is None:
         return ""
     if isinstance(value, str):
@@ -45,7 +48,7 @@ def constraints_from_document(doc: Any, *, source: str = "recipe") -> tuple[Cons
     """The constraints in document order (duplicates kept: each is evaluated on its own)."""
     if not isinstance(doc, Mapping):
         raise InvalidRequestError(f"{source}: a recipe must be a mapping, got {type(doc).__name__}")
-    kind = _field(doc, "kind")
+    kind = plain(_field(doc, "kind"))
     if kind is not None and kind not in RECIPE_KINDS:
         raise InvalidRequestError(
             f"{source}: kind must be recipeResult, got {kind!r}"
@@ -53,6 +56,8 @@ def constraints_from_document(doc: Any, *, source: str = "recipe") -> tuple[Cons
             details={"field": "kind"},
         )
     raw = _field(doc, "constraints")
+    if isinstance(raw, Scalar):
+        raw = raw.value
     if raw is None:
         return ()
     if not isinstance(raw, list):

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from eidos_cli.bundle.writer import RECORD_FILE
 from eidos_cli.commands import bundle
 from eidos_core import yaml
 from eidos_core.recipe.build import build_recipe
@@ -141,7 +142,7 @@ def check_checksums(out: Path, expected: set[str]) -> None:
 def check_helm_bundle(helm: Path, out: Path, ubuntu_manifest: str, dcgm_manifest: str) -> list[dict[str, Any]]:
     """The checks every Helm bundle passes; returns what ``helm template`` rendered."""
     values = yaml.load((out / "values.yaml").read_bytes())
-    files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != RECORD_FILE}
     check_checksums(out, files - {"checksums.txt", "recipe.yaml"})
 
     lint = run_tool(helm, "lint", out)
@@ -243,7 +244,7 @@ def test_argocd_bundle_checks_out(helm: Path, tmp_path: Path) -> None:
     recipe = write_recipe(tmp_path, embedded_store(), EMBEDDED["aks-training"], "v1")
     out = tmp_path / "gitops"
     assert cli("-r", str(recipe), "-o", str(out), "-d", "argocd", "--repo", "https://git.example/gitops.git") == 0
-    files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != RECORD_FILE}
     check_checksums(out, files - {"checksums.txt"})
     # Each Application's values file works as Helm values for its chart.
     app = yaml.load((out / "gpu-operator" / "application.yaml").read_bytes())
@@ -269,7 +270,11 @@ def test_two_runs_are_byte_identical(tmp_path: Path) -> None:
     def generate(name: str, *extra: str) -> dict[str, bytes]:
         out = tmp_path / name
         assert cli("-r", str(recipe), "-o", str(out), "--set", "gpuoperator:a.b=1", *extra) == 0
-        return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+        return {
+            p.relative_to(out).as_posix(): p.read_bytes()
+            for p in out.rglob("*")
+            if p.is_file() and p.name != RECORD_FILE
+        }
 
     assert generate("helm-1") == generate("helm-2")
     assert generate("argo-1", "-d", "argocd") == generate("argo-2", "-d", "argocd")

@@ -41,7 +41,7 @@ def recipe_file(tmp_path: Path) -> Path:
 def test_defaults() -> None:
     args = parser().parse_args(["bundle", "-r", "r.yaml"])
     assert (args.output, args.deployer, args.repo, args.set, args.data, args.kubeconfig) == (
-        ".",
+        "bundle",
         "helm",
         "",
         [],
@@ -163,3 +163,36 @@ def test_data_directory_supplies_values(tmp_path: Path, capsys: pytest.CaptureFi
     with pytest.raises(NotFoundError, match="values file components/a/values.yaml of component a"):
         run("-r", str(recipe), "-o", str(tmp_path / "out2"))
     assert "Files generated: 5" in capsys.readouterr().out
+
+
+def test_default_output_sits_beside_the_recipe(
+    recipe_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `eidos-cli recipe -o recipe.yaml && eidos-cli bundle -r recipe.yaml` must just work.
+    monkeypatch.chdir(recipe_file.parent)
+    assert run("-r", "recipe.yaml") == 0
+    assert (recipe_file.parent / "bundle" / "Chart.yaml").is_file()
+    assert "Output directory: bundle" in capsys.readouterr().out
+
+
+def test_control_characters_in_recipe_strings_are_refused(tmp_path: Path) -> None:
+    doc = yaml.load(
+        yaml.dump(recipe_to_document(build_recipe(embedded_store(), Criteria(service="eks")), "v1")).encode()
+    )
+    doc["metadata"]["version"] = "1\ngpu-operator:\n  enabled: false"
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.dump(doc))
+    with pytest.raises(InvalidRequestError, match="metadata.version: must be a single line"):
+        run("-r", str(path), "-o", str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+
+
+def test_unquoted_numbers_keep_their_text(tmp_path: Path) -> None:
+    doc = recipe_to_document(build_recipe(embedded_store(), Criteria(service="eks")), "v1")
+    text = yaml.dump(doc).replace("version: v1.17.2", "version: 1.10", 1)  # cert-manager, unquoted
+    assert "version: 1.10\n" in text
+    path = tmp_path / "r.yaml"
+    path.write_text(text)
+    assert run("-r", str(path), "-o", str(tmp_path / "out")) == 0
+    chart = yaml.load((tmp_path / "out" / "Chart.yaml").read_bytes())
+    assert {d["name"]: d["version"] for d in chart["dependencies"]}["cert-manager"] == "1.10"

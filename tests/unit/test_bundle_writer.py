@@ -3,6 +3,7 @@ whole; existing directories follow the documented rules."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from dataclasses import replace
@@ -12,8 +13,8 @@ import pytest
 
 from eidos_cli.bundle.bundler import BundleOptions, render_bundle
 from eidos_cli.bundle.paths import check_relative, safe_name, template_name
-from eidos_cli.bundle.writer import write_bundle
-from eidos_core.errors import EidosError, InvalidRequestError
+from eidos_cli.bundle.writer import RECORD_FILE, write_bundle
+from eidos_core.errors import ForbiddenError, InvalidRequestError
 from eidos_core.recipe.build import build_recipe
 from eidos_core.recipe.criteria import Criteria
 from eidos_core.recipe.document import RecipeDocument, recipe_from_document
@@ -28,9 +29,16 @@ def recipe(criteria: Criteria | None = None) -> RecipeDocument:
 
 
 def tree(root: Path) -> dict[str, bytes]:
+    """Files under ``root`` except the writer's own record."""
     return {
-        p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() or p.is_symlink()
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if (p.is_file() or p.is_symlink()) and p.name != RECORD_FILE
     }
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 @pytest.mark.parametrize(
@@ -94,6 +102,8 @@ def test_new_directory_is_complete_with_modes(tmp_path: Path) -> None:
     assert stat.S_IMODE((out / "Chart.yaml").stat().st_mode) == 0o600
     assert stat.S_IMODE((out / "templates").stat().st_mode) & 0o700 == 0o700
     assert [p.name for p in (tmp_path / "deep").iterdir()] == ["out"]  # no staging left behind
+    record = (out / RECORD_FILE).read_text().splitlines()
+    assert record == [f"{sha(files[rel])}  {rel}" for rel in sorted(files)]
 
 
 def test_failure_while_staging_leaves_nothing(tmp_path: Path) -> None:
@@ -114,7 +124,7 @@ def test_failure_while_staging_into_existing_dir_leaves_it_alone(tmp_path: Path)
 def test_existing_directory_with_someone_elses_files_is_refused(tmp_path: Path) -> None:
     (tmp_path / "README.md").write_text("my project")
     (tmp_path / "src").mkdir()
-    with pytest.raises(InvalidRequestError, match=r"already has README.md and holds no earlier bundle"):
+    with pytest.raises(InvalidRequestError, match=r"has a README.md that no earlier bundle wrote there"):
         write_bundle(render_bundle(recipe(), embedded_store()).files, tmp_path)
     assert (tmp_path / "README.md").read_text() == "my project"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "src"]
@@ -140,7 +150,33 @@ def test_rewriting_a_bundle_replaces_it_and_drops_stale_files(tmp_path: Path) ->
     write_bundle(argo, tmp_path)
     assert not (tmp_path / "templates").exists()
     assert not (tmp_path / "Chart.yaml").exists()
-    assert tree(tmp_path) == {**argo, "notes.txt": b"keep", "recipe.yaml": smaller["recipe.yaml"]}
+    assert tree(tmp_path) == {**argo, "notes.txt": b"keep"}
+
+
+def test_a_users_checksums_file_does_not_make_their_files_ours(tmp_path: Path) -> None:
+    # A download folder with its own sha256sum list: nothing in it may be deleted or replaced.
+    (tmp_path / "ubuntu.iso").write_bytes(b"iso")
+    (tmp_path / "checksums.txt").write_text(f"{sha(b'iso')}  ubuntu.iso\n")
+    files = render_bundle(recipe(), embedded_store()).files
+    with pytest.raises(InvalidRequestError, match="has a checksums.txt that no earlier bundle wrote there"):
+        write_bundle(files, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checksums.txt", "ubuntu.iso"]
+    (tmp_path / "checksums.txt").unlink()
+    write_bundle(files, tmp_path)  # without the clash the bundle goes in beside the user's file
+    assert (tmp_path / "ubuntu.iso").read_bytes() == b"iso"
+
+
+def test_an_edited_generated_file_is_neither_replaced_nor_removed(tmp_path: Path) -> None:
+    write_bundle(render_bundle(recipe(), embedded_store()).files, tmp_path)
+    (tmp_path / "values.yaml").write_text("# my tuning\n")
+    with pytest.raises(InvalidRequestError, match="has a values.yaml that no earlier bundle wrote there"):
+        write_bundle(render_bundle(recipe(Criteria(service="eks")), embedded_store()).files, tmp_path)
+    assert (tmp_path / "values.yaml").read_text() == "# my tuning\n"
+    (tmp_path / "templates" / "ubuntu-tuning.yaml").write_text("edited")
+    (tmp_path / "values.yaml").unlink()
+    smaller = render_bundle(recipe(Criteria(service="eks")), embedded_store()).files
+    write_bundle(smaller, tmp_path)
+    assert (tmp_path / "templates" / "ubuntu-tuning.yaml").read_text() == "edited", "edited: not ours to delete"
 
 
 def test_hostile_checksums_never_steer_a_delete(tmp_path: Path) -> None:
@@ -149,7 +185,7 @@ def test_hostile_checksums_never_steer_a_delete(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
     digest = "0" * 64
-    (out / "checksums.txt").write_text(f"{digest}  ../victim.txt\n{digest}  /etc/hostname\n{digest}  sub\n")
+    (out / RECORD_FILE).write_text(f"{digest}  ../victim.txt\n{digest}  /etc/hostname\n{digest}  sub\n")
     (out / "sub").mkdir()
     write_bundle({"a.txt": b"1"}, out)
     assert victim.read_text() == "precious"
@@ -161,18 +197,16 @@ def test_symlinked_directory_inside_output_is_refused(tmp_path: Path) -> None:
     elsewhere.mkdir()
     out = tmp_path / "out"
     out.mkdir()
-    (out / "checksums.txt").write_text("")
     os.symlink(elsewhere, out / "templates")
     with pytest.raises(InvalidRequestError, match="refusing to write through it"):
         write_bundle(render_bundle(recipe(), embedded_store()).files, out)
     assert list(elsewhere.iterdir()) == []
-    assert sorted(p.name for p in out.iterdir()) == ["checksums.txt", "templates"]
+    assert sorted(p.name for p in out.iterdir()) == ["templates"]
 
 
 def test_directory_where_a_file_goes_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "checksums.txt").write_text("")
     (tmp_path / "Chart.yaml").mkdir()
-    with pytest.raises(InvalidRequestError, match="a directory has that name"):
+    with pytest.raises(InvalidRequestError, match="a directory or symlink has that name"):
         write_bundle({"Chart.yaml": b"x"}, tmp_path)
 
 
@@ -195,7 +229,7 @@ def test_os_errors_become_one_clear_error(tmp_path: Path, monkeypatch: pytest.Mo
         raise PermissionError(13, "Permission denied", str(dst))
 
     monkeypatch.setattr(os, "rename", refuse)
-    with pytest.raises(EidosError, match=r"cannot write the bundle to .*out: Permission denied: .*out$"):
+    with pytest.raises(ForbiddenError, match=r"cannot write the bundle to .*out \(.*out\): Permission denied$"):
         write_bundle({"a.txt": b"1"}, tmp_path / "out")
     assert list(tmp_path.iterdir()) == []  # the staging directory is cleaned up
 
@@ -206,7 +240,7 @@ def test_stale_files_behind_a_symlink_are_not_removed(tmp_path: Path) -> None:
     (elsewhere / "x.yaml").write_text("keep")
     out = tmp_path / "out"
     out.mkdir()
-    (out / "checksums.txt").write_text(f"{'0' * 64}  templates/x.yaml\n{'0' * 64}  old.txt\n")
+    (out / RECORD_FILE).write_text(f"{sha(b'keep')}  templates/x.yaml\n{sha(b'stale')}  old.txt\n")
     (out / "old.txt").write_text("stale")
     os.symlink(elsewhere, out / "templates")
     write_bundle({"new.txt": b"1"}, out)

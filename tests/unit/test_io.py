@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from eidos_core.errors import EidosError, InvalidRequestError, NotFoundError
+from eidos_core.errors import EidosError, InvalidRequestError, NotFoundError, UnavailableError
 from eidos_core.io.documents import read_document, write_document
 from eidos_core.io.local import write_file_atomic
 from eidos_core.io.uri import Location, Scheme, parse_uri
@@ -73,7 +73,7 @@ def test_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.Mon
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(UnavailableError, match="keep.yaml: disk full"):
         write_file_atomic(str(target), b"half")
     assert target.read_text() == "precious\n"
     assert [p.name for p in tmp_path.iterdir()] == ["keep.yaml"]

@@ -581,3 +581,11 @@ def test_dotted_subtype_names_resolve_against_the_snapshot() -> None:
     )
     assert _check(snap, "SystemD.containerd.service.ActiveState", "active").status is ResultStatus.PASSED
     assert _check(snap, "SystemD.containerd.x", "short").status is ResultStatus.PASSED
+
+
+def test_raw_documents_keep_constraint_text() -> None:
+    from eidos_core import yaml
+    from eidos_core.validate.constraints import constraints_from_document
+
+    doc = yaml.load(b"kind: recipeResult\nconstraints:\n  - name: OS.release.VERSION_ID\n    value: 22.10\n", raw=True)
+    assert constraints_from_document(doc) == (Constraint("OS.release.VERSION_ID", "22.10"),)

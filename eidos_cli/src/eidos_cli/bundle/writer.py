@@ -7,20 +7,21 @@ directory ``D``:
 * ``D`` does not exist: the bundle is written to a temporary directory beside ``D`` and
   renamed into place, so ``D`` appears complete or not at all. Missing parents are created.
 * ``D`` exists: the bundle is staged in a temporary directory inside ``D`` (same file
-  system), then each file is moved into place with an atomic rename. Files of ``D`` that the
-  bundle does not produce are left alone, except that when ``D`` holds an earlier bundle
-  (a ``checksums.txt``), the files that bundle listed and this one does not are removed — a
-  stale ``templates/`` file would otherwise be installed with the new chart.
-* A bundle file whose name already exists in ``D`` is replaced only when ``D`` holds an
-  earlier bundle. Otherwise the write is refused before anything is touched (the directory
-  holds someone else's ``README.md`` or ``values.yaml``), and so is a bundle file whose name
-  is a directory or a symlinked directory in ``D``.
+  system), then each file is moved into place with an atomic rename. Every bundle written
+  leaves a ``.eidos-bundle`` record of its files and their sha256. Only files that record
+  lists *and* that still have the recorded content count as ours: they may be replaced, and
+  those the new bundle no longer has are removed (a stale ``templates/`` file would otherwise
+  be installed with the new chart). Files of ``D`` that are not ours are left alone.
+* A bundle file whose name exists in ``D`` but is not ours (someone's ``README.md``, a
+  generated file edited by hand) refuses the write before anything is touched — unless it
+  already holds exactly the new content. So does a name that is a directory or a symlink.
 
 A failure while staging leaves ``D`` as it was. Files are mode 0600, directories 0755.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import stat
@@ -28,12 +29,14 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from eidos_cli.bundle.checksums import CHECKSUMS_FILE, parse_checksums
+from eidos_cli.bundle.checksums import parse_checksums
 from eidos_cli.bundle.paths import check_relative
-from eidos_core.errors import EidosError, InvalidRequestError
+from eidos_core.errors import InvalidRequestError
+from eidos_core.io.local import os_error
 
 FILE_MODE = 0o600
 DIR_MODE = 0o755
+RECORD_FILE = ".eidos-bundle"  # what the last bundle written here was: sha256sum lines
 
 
 def _check_paths(files: Mapping[str, bytes]) -> None:
@@ -61,19 +64,27 @@ def _lstat(path: Path) -> os.stat_result | None:
         return None
 
 
-def _previous_bundle(target: Path) -> set[str] | None:
-    """The paths an earlier bundle in ``target`` listed, or None when it holds no bundle."""
-    marker = target / CHECKSUMS_FILE
-    st = _lstat(marker)
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _ours(target: Path) -> dict[str, str]:
+    """Files of an earlier bundle in ``target`` that still hold what it wrote (path → sha256)."""
+    record = target / RECORD_FILE
+    st = _lstat(record)
     if st is None or not stat.S_ISREG(st.st_mode):
-        return None
-    listed = set()
-    for rel in parse_checksums(marker.read_bytes()):
+        return {}
+    ours: dict[str, str] = {}
+    for rel, digest in parse_checksums(record.read_bytes()).items():
         try:
-            listed.add(check_relative(rel))
+            check_relative(rel)
         except InvalidRequestError:
-            continue  # a hand-edited or hostile checksums.txt never steers a delete
-    return listed
+            continue  # a hand-edited or hostile record never steers a write or a delete
+        path = target / rel
+        st = _lstat(path)
+        if st is not None and stat.S_ISREG(st.st_mode) and _bad_parent(target, rel) is None and _digest(path) == digest:
+            ours[rel] = digest
+    return ours
 
 
 def _bad_parent(target: Path, rel: str) -> str | None:
@@ -86,7 +97,7 @@ def _bad_parent(target: Path, rel: str) -> str | None:
     return None
 
 
-def _preflight(target: Path, files: Mapping[str, bytes], previous: set[str] | None) -> None:
+def _preflight(target: Path, files: Mapping[str, bytes], ours: Mapping[str, str]) -> None:
     for rel in sorted(files):
         bad = _bad_parent(target, rel)
         if bad is not None:
@@ -94,16 +105,18 @@ def _preflight(target: Path, files: Mapping[str, bytes], previous: set[str] | No
                 f"cannot write {rel} in {target}: {bad} is not a directory (or is a symlink); "
                 "refusing to write through it"
             )
-        st = _lstat(target / rel)
-        if st is None:
+        path = target / rel
+        st = _lstat(path)
+        if st is None or rel in ours:
             continue
-        if stat.S_ISDIR(st.st_mode):
-            raise InvalidRequestError(f"cannot write {rel} in {target}: a directory has that name")
-        if previous is None:
-            raise InvalidRequestError(
-                f"output directory {target} already has {rel} and holds no earlier bundle "
-                f"(no {CHECKSUMS_FILE}); choose a new or empty directory with --output"
-            )
+        if stat.S_ISDIR(st.st_mode) or stat.S_ISLNK(st.st_mode):
+            raise InvalidRequestError(f"cannot write {rel} in {target}: a directory or symlink has that name")
+        if stat.S_ISREG(st.st_mode) and path.read_bytes() == files[rel]:
+            continue  # already exactly this content
+        raise InvalidRequestError(
+            f"output directory {target} has a {rel} that no earlier bundle wrote there (or that was "
+            "edited since); move it away or choose a new directory with --output"
+        )
 
 
 def _remove_stale(target: Path, stale: set[str]) -> None:
@@ -123,11 +136,15 @@ def _remove_stale(target: Path, stale: set[str]) -> None:
             parent = parent.parent
 
 
+def _record(files: Mapping[str, bytes]) -> bytes:
+    return "".join(f"{hashlib.sha256(files[rel]).hexdigest()}  {rel}\n" for rel in sorted(files)).encode()
+
+
 def _write_new(target: Path, files: Mapping[str, bytes]) -> None:
     target.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.eidos-", dir=target.parent))
     try:
-        _stage(staging, files)
+        _stage(staging, {**files, RECORD_FILE: _record(files)})
         staging.chmod(DIR_MODE)
         os.rename(staging, target)
     except BaseException:
@@ -136,17 +153,16 @@ def _write_new(target: Path, files: Mapping[str, bytes]) -> None:
 
 
 def _write_into(target: Path, files: Mapping[str, bytes]) -> None:
-    previous = _previous_bundle(target)
-    _preflight(target, files, previous)
+    ours = _ours(target)
+    _preflight(target, files, ours)
     staging = Path(tempfile.mkdtemp(prefix=".eidos-bundle-", dir=target))
     try:
-        _stage(staging, files)
-        for rel in sorted(files):
+        _stage(staging, {**files, RECORD_FILE: _record(files)})
+        for rel in [*sorted(files), RECORD_FILE]:  # the record last: it vouches for the files
             dest = target.joinpath(*rel.split("/"))
             dest.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
             os.replace(staging.joinpath(*rel.split("/")), dest)
-        if previous:
-            _remove_stale(target, previous - set(files))
+        _remove_stale(target, set(ours) - set(files))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -166,7 +182,7 @@ def write_bundle(files: Mapping[str, bytes], output: str | os.PathLike[str]) -> 
         else:
             raise InvalidRequestError(f"output {target} exists and is not a directory")
     except OSError as exc:
-        # One readable line (permissions, a full disk) instead of a traceback.
-        where = f": {exc.filename}" if exc.filename else ""
-        raise EidosError(f"cannot write the bundle to {target}: {exc.strerror or exc}{where}") from exc
+        # One readable line (permissions, a full disk) with its exit code, not a traceback.
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise os_error(exc, f"cannot write the bundle to {target}{where}") from exc
     return target

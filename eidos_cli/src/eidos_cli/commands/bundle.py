@@ -53,9 +53,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="the recipe: a file, - for stdin, http(s)://, or cm://namespace/name",
     )  # fmt: skip
     p.add_argument(
-        "-o", "--output", default=".", metavar="DIR",
-        help="directory to write the bundle to; created if missing (default: the current directory; "
-        "oci:// is not supported)",
+        "-o", "--output", default="bundle", metavar="DIR",
+        help="directory to write the bundle to; created if missing (default: ./bundle; oci:// is not supported)",
     )  # fmt: skip
     p.add_argument(
         "-d", "--deployer", default=HELM, metavar="|".join(reversed(DEPLOYERS)),
@@ -101,7 +100,7 @@ def check_output(output: str) -> str:
 
 
 async def load_recipe(uri: str, kubeconfig: str | None) -> RecipeDocument:
-    doc = await read_document(uri, kubeconfig=kubeconfig)
+    doc = await read_document(uri, kubeconfig=kubeconfig, raw=True)  # versions as written: 25.10 stays 25.10
     return recipe_from_document(doc, source=uri)
 
 

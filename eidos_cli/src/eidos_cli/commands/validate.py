@@ -118,9 +118,9 @@ def output_location(uri: str) -> Location:
     return loc
 
 
-async def _load(what: str, uri: str, kubeconfig: str | None) -> Any:
+async def _load(what: str, uri: str, kubeconfig: str | None, *, raw: bool = False) -> Any:
     try:
-        return await read_document(uri, kubeconfig=kubeconfig)
+        return await read_document(uri, kubeconfig=kubeconfig, raw=raw)
     except EidosError as exc:
         raise _rewrap(exc, f'failed to load {what} from "{uri}"') from exc
 
@@ -131,7 +131,7 @@ async def load_inputs(
     """Recipe first, then snapshot, so the recipe's error is the one reported when both are bad."""
     if parse_uri(recipe_uri).scheme is Scheme.STDIO and parse_uri(snapshot_uri).scheme is Scheme.STDIO:
         raise InvalidRequestError("--recipe and --snapshot cannot both read stdin (-)")
-    recipe_doc = await _load("recipe", recipe_uri, kubeconfig)
+    recipe_doc = await _load("recipe", recipe_uri, kubeconfig, raw=True)  # constraint values as written
     try:
         constraints = constraints_from_document(recipe_doc, source=recipe_uri)
     except EidosError as exc:
