@@ -44,6 +44,12 @@ def criteria_from_snapshot(snapshot: Snapshot) -> Criteria:
                     accelerator = name
                     break
 
+    if accelerator == ANY:
+        # No nvidia-smi where the agent ran: the GPU Operator's node label still names the GPU.
+        product = snapshot.lookup("K8s", "node", "label.nvidia.com/gpu.product")
+        text = str(product or "").lower()
+        accelerator = next((name for name in _MODEL_ORDER if name in text), ANY)
+
     os_id = snapshot.lookup("OS", "release", "ID")
     if os_id is not None:
         os_type = _parse_or_any("os", os_id)

@@ -29,7 +29,7 @@ NODE = "gpu-node-1"
 BIN = os.path.dirname(sys.executable)
 EIDOS_CLI = shutil.which("eidos-cli", path=os.pathsep.join([BIN, os.environ.get("PATH", "")]))
 RBAC = ("serviceaccounts", "roles", "rolebindings")
-CLUSTER_RBAC = ("clusterroles", "clusterrolebindings")
+CLUSTER_RBAC = {"clusterroles": "eidos-node-reader", "clusterrolebindings": "eidos-node-reader-gpu-operator-eidos"}
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ class Kubelet:
             await asyncio.sleep(0.02)
         self.job = job
         self.rbac = {r: self.kube.get(r, NS, "eidos") for r in RBAC}
-        self.rbac |= {r: self.kube.get(r, None, "eidos-node-reader") for r in CLUSTER_RBAC}
+        self.rbac |= {r: self.kube.get(r, None, name) for r, name in CLUSTER_RBAC.items()}
         if not self.run:
             return
         template = job["spec"]["template"]
@@ -134,7 +134,7 @@ async def eidos_cli(tmp_path: Path, *args: str) -> tuple[int, str, str]:
 
 def leftovers(kube: KubeFixture) -> list[str]:
     found = [f"{r}/eidos" for r in (*RBAC, "jobs") if kube.get(r, NS, "eidos")]
-    return found + [f"{r}/eidos-node-reader" for r in CLUSTER_RBAC if kube.get(r, None, "eidos-node-reader")]
+    return found + [f"{r}/{name}" for r, name in CLUSTER_RBAC.items() if kube.get(r, None, name)]
 
 
 async def test_deploy_agent_writes_the_snapshot_to_a_file_and_cleans_up(
@@ -163,7 +163,13 @@ async def test_deploy_agent_writes_the_snapshot_to_a_file_and_cleans_up(
     security = pod["containers"][0]["securityContext"]
     assert security["runAsNonRoot"] and security["readOnlyRootFilesystem"] and not security["privileged"]
     assert kubelet.rbac["roles"]["rules"] == [
-        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "create", "update"]}
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]},
+        {
+            "apiGroups": [""],
+            "resources": ["configmaps"],
+            "verbs": ["get", "update"],
+            "resourceNames": ["eidos-snapshot"],
+        },
     ]
     granted = {
         (g, r) for rule in kubelet.rbac["clusterroles"]["rules"] for g in rule["apiGroups"] for r in rule["resources"]
@@ -186,7 +192,7 @@ async def test_deploy_agent_to_a_configmap_keeps_objects_without_cleanup(
     cm = cluster.get("configmaps", NS, "node-facts")
     assert cm is not None and "snapshot.yaml" in cm["data"]
     assert sorted(leftovers(cluster)) == sorted(
-        [f"{r}/eidos" for r in (*RBAC, "jobs")] + [f"{r}/eidos-node-reader" for r in CLUSTER_RBAC]
+        [f"{r}/eidos" for r in (*RBAC, "jobs")] + [f"{r}/{name}" for r, name in CLUSTER_RBAC.items()]
     )
 
 
@@ -235,10 +241,11 @@ async def test_missing_rbac_rights_name_what_to_grant_and_leave_nothing(cluster:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--node-selector", "novalue"], "invalid node selector 'novalue': expected key=value"),
-        (["--toleration", "a:b:c"], "invalid toleration 'a:b:c'"),
+        (["--node-selector", "novalue"], "invalid --node-selector: invalid format 'novalue', expected key=value"),
+        (["--toleration", "a:b:c"], "invalid --toleration: invalid format 'a:b:c'"),
         (["--timeout", "soon"], "--timeout='soon': not a duration"),
         (["-o", "cm://Bad_NS/x"], "cm://Bad_NS/x"),
+        (["-o", "cm://kube-system/x"], "may only write in its own namespace 'gpu-operator', not 'kube-system'"),
     ],
 )
 async def test_bad_agent_flags_fail_before_touching_the_cluster(

@@ -18,13 +18,10 @@ from eidos_cli.bundle.overrides import (
     set_path,
 )
 from eidos_cli.bundle.scheduling import (
-    TOLERATE_ALL,
     apply_scheduling,
-    parse_selectors,
-    parse_toleration,
-    parse_tolerations,
     scheduling_from_flags,
 )
+from eidos_cli.nodeflags import TOLERATE_ALL, parse_selectors, parse_toleration, parse_tolerations
 from eidos_cli.options import add_list
 from eidos_core.errors import InvalidRequestError
 from eidos_core.sources.embedded import embedded_store

@@ -6,13 +6,8 @@ import argparse
 
 import pytest
 
-from eidos_cli.agent.manifests import (
-    AgentOptions,
-    job_object,
-    parse_node_selectors,
-    parse_tolerations,
-    rbac_objects,
-)
+from eidos_cli.agent.manifests import AgentOptions, job_object, rbac_objects
+from eidos_cli.nodeflags import parse_selectors, parse_tolerations
 from eidos_cli.options import CommaList, add_bool, parse_bool
 from eidos_core import yaml
 from eidos_core.data.files import read_embedded
@@ -22,50 +17,43 @@ from eidos_core.errors import InvalidRequestError, RecipeDataError
 from eidos_core.io.table import render_table
 
 
-def test_node_selectors() -> None:
-    assert parse_node_selectors(["a=b", " c = d=e "]) == {"a": "b", "c": "d=e"}
-    assert parse_node_selectors([]) == {}
-    with pytest.raises(InvalidRequestError, match="'x': expected key=value"):
-        parse_node_selectors(["x"])
-
-
-@pytest.mark.parametrize(
-    ("items", "expected"),
-    [
-        ([], [{"operator": "Exists"}]),
-        (["k=v:NoSchedule"], [{"key": "k", "operator": "Equal", "value": "v", "effect": "NoSchedule"}]),
-        (["k:NoExecute"], [{"key": "k", "operator": "Exists", "effect": "NoExecute"}]),
-        (["k=:NoSchedule"], [{"key": "k", "operator": "Exists", "effect": "NoSchedule"}]),
-    ],
-)
-def test_tolerations(items: list[str], expected: list[dict[str, str]]) -> None:
-    assert parse_tolerations(items) == expected
-
-
-@pytest.mark.parametrize("bad", ["invalid", "a:b:c", "k=v", ":NoSchedule"])
-def test_bad_tolerations(bad: str) -> None:
-    with pytest.raises(InvalidRequestError, match="expected key=value:effect or key:effect"):
-        parse_tolerations([bad])
+def test_agent_and_bundle_share_one_flag_syntax() -> None:
+    # The agent Job's --node-selector/--toleration parse exactly like bundle's node flags.
+    assert parse_selectors(["a=b", " c = d=e "], flag="--node-selector") == {"a": "b", "c": "d=e"}
+    assert parse_tolerations([], flag="--toleration") == ({"operator": "Exists"},)
+    assert parse_tolerations([":NoSchedule"], flag="--toleration") == ({"operator": "Exists", "effect": "NoSchedule"},)
+    with pytest.raises(InvalidRequestError, match="invalid --toleration: 'k:Bogus': unknown effect 'Bogus'"):
+        parse_tolerations(["k:Bogus"], flag="--toleration")
 
 
 def test_rbac_is_least_privilege() -> None:
-    objs = {o["kind"]: o for o in rbac_objects(AgentOptions(namespace="ns", service_account="sa"))}
+    objs = {o["kind"]: o for o in rbac_objects(AgentOptions(namespace="ns", service_account="sa", output="cm://ns/s"))}
     assert list(objs) == ["ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"]
     verbs = {v for rule in objs["ClusterRole"]["rules"] for v in rule["verbs"]}
     assert verbs == {"get", "list"}, "cluster-wide access is read-only"
     resources = {r for kind in ("Role", "ClusterRole") for rule in objs[kind]["rules"] for r in rule["resources"]}
     assert "secrets" not in resources and "*" not in resources
     assert objs["RoleBinding"]["subjects"] == [{"kind": "ServiceAccount", "name": "sa", "namespace": "ns"}]
+    # get/update reach only the snapshot ConfigMap; create cannot be limited by name
+    assert objs["Role"]["rules"] == [
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]},
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "update"], "resourceNames": ["s"]},
+    ]
+    assert objs["ClusterRoleBinding"]["metadata"]["name"] == "eidos-node-reader-ns-sa"
+    with pytest.raises(InvalidRequestError, match="only write in its own namespace 'ns', not 'other'"):
+        rbac_objects(AgentOptions(namespace="ns", output="cm://other/s"))
 
 
 def test_job_variants() -> None:
-    restricted = job_object(AgentOptions(output="cm://ns/snap"))
+    restricted = job_object(AgentOptions(output="cm://gpu-operator/snap"))
     pod = restricted["spec"]["template"]["spec"]
-    assert pod["containers"][0]["args"] == ["--output", "cm://ns/snap", "--namespace", "gpu-operator"]
+    assert pod["containers"][0]["args"] == ["--output", "cm://gpu-operator/snap", "--namespace", "gpu-operator"]
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    assert env["NVIDIA_VISIBLE_DEVICES"] == "all" and env["NVIDIA_DRIVER_CAPABILITIES"] == "utility"
     assert pod["securityContext"]["runAsNonRoot"] is True and "hostPID" not in pod
     assert [v["name"] for v in pod["volumes"]] == ["tmp"]
     assert restricted["spec"]["backoffLimit"] == 0
-    host = job_object(AgentOptions(output="cm://ns/snap", host=True, image_pull_secrets=("regcred",)))
+    host = job_object(AgentOptions(output="cm://gpu-operator/snap", host=True, image_pull_secrets=("regcred",)))
     pod = host["spec"]["template"]["spec"]
     assert pod["hostPID"] is True and pod["imagePullSecrets"] == [{"name": "regcred"}]
     assert pod["containers"][0]["args"][-2:] == ["--host-root", "/host"]

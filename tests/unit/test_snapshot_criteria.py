@@ -71,3 +71,23 @@ def test_bad_snapshots(doc: object, needle: str) -> None:
     with pytest.raises(InvalidRequestError) as info:
         snapshot_from_document(doc, source="snap.yaml")
     assert needle in str(info.value) and str(info.value).startswith("snap.yaml")
+
+
+def test_gpu_node_label_names_the_accelerator_when_nvidia_smi_was_not_there() -> None:
+    from eidos_core.snapshot.criteria import criteria_from_snapshot
+    from eidos_core.snapshot.model import snapshot_from_document
+
+    def snap(gpu_model: str | None) -> dict[str, object]:
+        measurements: list[dict[str, object]] = [
+            {
+                "type": "K8s",
+                "subtypes": [{"subtype": "node", "data": {"label.nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}}],
+            }
+        ]
+        if gpu_model:
+            measurements.append({"type": "GPU", "subtypes": [{"subtype": "smi", "data": {"gpu.model": gpu_model}}]})
+        return {"kind": "Snapshot", "measurements": measurements}
+
+    assert criteria_from_snapshot(snapshot_from_document(snap(None))).accelerator == "h100"
+    # nvidia-smi, when it answered, wins over the label
+    assert criteria_from_snapshot(snapshot_from_document(snap("NVIDIA A100-SXM4-80GB"))).accelerator == "a100"

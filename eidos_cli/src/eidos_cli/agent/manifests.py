@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eidos_core.errors import InvalidRequestError
+from eidos_core.io.uri import Scheme, parse_uri
 
 NAME_LABEL = "app.kubernetes.io/name"
 CLUSTER_ROLE = "eidos-node-reader"
@@ -31,40 +32,6 @@ class AgentOptions:
     tolerations: Sequence[Mapping[str, str]] = ({"operator": "Exists"},)
     image_pull_secrets: Sequence[str] = ()
     host: bool = False
-    debug: bool = False
-
-
-def parse_node_selectors(items: Sequence[str]) -> dict[str, str]:
-    """``key=value`` items; the value may itself contain ``=``."""
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise InvalidRequestError(f"invalid node selector {item!r}: expected key=value")
-        out[key.strip()] = value.strip()
-    return out
-
-
-def parse_tolerations(items: Sequence[str]) -> list[dict[str, str]]:
-    """``key=value:Effect`` or ``key:Effect``; none given means tolerate every taint."""
-    if not items:
-        return [{"operator": "Exists"}]
-    out: list[dict[str, str]] = []
-    for item in items:
-        parts = item.split(":")
-        if len(parts) != 2 or not parts[0].strip():
-            raise InvalidRequestError(f"invalid toleration {item!r}: expected key=value:effect or key:effect")
-        head, effect = parts[0].strip(), parts[1].strip()
-        key, _, value = head.partition("=")
-        toleration = {"key": key.strip()}
-        if value.strip():
-            toleration |= {"operator": "Equal", "value": value.strip()}
-        else:
-            toleration["operator"] = "Exists"
-        if effect:
-            toleration["effect"] = effect
-        out.append(toleration)
-    return out
 
 
 def _meta(name: str, namespace: str | None = None) -> dict[str, Any]:
@@ -78,17 +45,39 @@ def _rule(group: str, resources: list[str], verbs: list[str]) -> dict[str, Any]:
     return {"apiGroups": [group], "resources": resources, "verbs": verbs}
 
 
+def snapshot_configmap(opts: AgentOptions) -> tuple[str, str]:
+    """(namespace, name) of the ConfigMap the Job writes; it must be in the Job's namespace."""
+    loc = parse_uri(opts.output)
+    if loc.scheme is not Scheme.CONFIGMAP:
+        raise InvalidRequestError(f"the agent Job writes to a ConfigMap; got output {opts.output!r}")
+    if loc.namespace != opts.namespace:
+        raise InvalidRequestError(
+            f"the agent Job may only write in its own namespace {opts.namespace!r}, not {loc.namespace!r}: "
+            f"use --namespace {loc.namespace} or -o cm://{opts.namespace}/{loc.name}"
+        )
+    return loc.namespace, loc.name
+
+
+def binding_name(opts: AgentOptions) -> str:
+    """One ClusterRoleBinding per ServiceAccount, so runs from two namespaces never share one."""
+    return f"{CLUSTER_ROLE}-{opts.namespace}-{opts.service_account}"[:253]
+
+
 def rbac_objects(opts: AgentOptions) -> list[dict[str, Any]]:
-    """What the agent needs and nothing more: write its ConfigMap, read nodes, pods and ClusterPolicies."""
+    """What the agent calls and nothing more: create its ConfigMap, get/update only that one;
+    get its node; list pods (images) and GPU Operator ClusterPolicies cluster-wide."""
     ns, sa = opts.namespace, opts.service_account
+    _, configmap = snapshot_configmap(opts)
     subject = [{"kind": "ServiceAccount", "name": sa, "namespace": ns}]
+    own = {**_rule("", ["configmaps"], ["get", "update"]), "resourceNames": [configmap]}
     return [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(sa, ns)},
         {
             "apiVersion": f"{RBAC_GROUP}/v1",
             "kind": "Role",
             "metadata": _meta(sa, ns),
-            "rules": [_rule("", ["configmaps"], ["get", "create", "update"])],
+            # create cannot be limited by name (the object does not exist yet); get/update can.
+            "rules": [_rule("", ["configmaps"], ["create"]), own],
         },
         {
             "apiVersion": f"{RBAC_GROUP}/v1",
@@ -102,15 +91,15 @@ def rbac_objects(opts: AgentOptions) -> list[dict[str, Any]]:
             "kind": "ClusterRole",
             "metadata": _meta(CLUSTER_ROLE),
             "rules": [
-                _rule("", ["nodes"], ["get", "list"]),
-                _rule("", ["pods"], ["get", "list"]),
-                _rule("nvidia.com", ["clusterpolicies"], ["get", "list"]),
+                _rule("", ["nodes"], ["get"]),
+                _rule("", ["pods"], ["list"]),
+                _rule("nvidia.com", ["clusterpolicies"], ["list"]),
             ],
         },
         {
             "apiVersion": f"{RBAC_GROUP}/v1",
             "kind": "ClusterRoleBinding",
-            "metadata": _meta(CLUSTER_ROLE),
+            "metadata": _meta(binding_name(opts)),
             "subjects": subject,
             "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": CLUSTER_ROLE},
         },
@@ -131,8 +120,7 @@ def _restricted() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def job_object(opts: AgentOptions) -> dict[str, Any]:
-    if not opts.output.startswith("cm://"):
-        raise InvalidRequestError(f"the agent Job writes to a ConfigMap; got output {opts.output!r}")
+    snapshot_configmap(opts)
     args = ["--output", opts.output, "--namespace", opts.namespace]
     volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {}}]
     mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
@@ -165,7 +153,13 @@ def job_object(opts: AgentOptions) -> dict[str, Any]:
         "image": opts.image,
         "command": ["python", "-m", "eidos_agent"],
         "args": args,
-        "env": [{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
+        "env": [
+            {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
+            # Ask the NVIDIA container runtime (where it is the node's runtime) for the driver
+            # utilities, nvidia-smi among them, without claiming a GPU.
+            {"name": "NVIDIA_VISIBLE_DEVICES", "value": "all"},
+            {"name": "NVIDIA_DRIVER_CAPABILITIES", "value": "utility"},
+        ],
         "volumeMounts": mounts,
         "securityContext": container_security,
         "resources": resources,

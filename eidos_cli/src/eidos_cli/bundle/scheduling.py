@@ -13,11 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eidos_core.errors import InvalidRequestError
+from eidos_cli.nodeflags import TOLERATE_ALL, parse_selectors, parse_tolerations
 from eidos_core.recipe.model import NodeSchedulingPaths, RegistryComponent
-
-TOLERATE_ALL: tuple[Mapping[str, str], ...] = ({"operator": "Exists"},)
-EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,40 +29,6 @@ class NodeGroup:
 class Scheduling:
     system: NodeGroup = field(default_factory=NodeGroup)
     accelerated: NodeGroup = field(default_factory=NodeGroup)
-
-
-def parse_selectors(entries: Iterable[str], *, flag: str) -> dict[str, str]:
-    """``key=value`` pairs; a repeated key keeps its last value. Values stay strings."""
-    out: dict[str, str] = {}
-    for entry in entries:
-        key, equals, value = entry.partition("=")
-        if not equals:
-            raise InvalidRequestError(f"invalid {flag}: invalid format {entry!r}, expected key=value")
-        if not key.strip():
-            raise InvalidRequestError(f"invalid {flag}: {entry!r} has an empty key")
-        out[key.strip()] = value.strip()
-    return out
-
-
-def parse_toleration(entry: str, *, flag: str) -> dict[str, str]:
-    parts = entry.split(":")
-    if len(parts) != 2:
-        raise InvalidRequestError(f"invalid {flag}: invalid format {entry!r}, expected key=value:effect or key:effect")
-    head, effect = parts[0].strip(), parts[1].strip()
-    if effect and effect not in EFFECTS:
-        raise InvalidRequestError(
-            f"invalid {flag}: {entry!r}: unknown effect {effect!r} (allowed: {', '.join(EFFECTS)})"
-        )
-    key, equals, value = head.partition("=")
-    key, value = key.strip(), value.strip()
-    toleration = {"key": key, "operator": "Equal" if equals and value else "Exists", "value": value, "effect": effect}
-    # Empty fields are left out, as Kubernetes' own defaulting would leave them.
-    return {k: v for k, v in toleration.items() if v}
-
-
-def parse_tolerations(entries: Iterable[str], *, flag: str) -> tuple[Mapping[str, str], ...]:
-    parsed = tuple(parse_toleration(entry, flag=flag) for entry in entries)
-    return parsed or TOLERATE_ALL
 
 
 def scheduling_from_flags(

@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import os
 
 from eidos_cli.agent.manifests import DEFAULT_IMAGE
 from eidos_cli.options import add_bool, add_kubeconfig, add_list, add_output
 from eidos_core import __version__
 from eidos_core.durations import parse_duration
-from eidos_core.errors import UnavailableError
+from eidos_core.errors import InvalidRequestError, UnavailableError
 from eidos_core.io.documents import read_document, write_document
 from eidos_core.io.uri import Scheme, parse_uri
 from eidos_core.snapshot.model import snapshot_to_document
@@ -93,7 +94,8 @@ async def _local(args: argparse.Namespace) -> dict[str, object]:
 
 async def _agent(args: argparse.Namespace) -> object:
     from eidos_cli.agent.deploy import run_agent
-    from eidos_cli.agent.manifests import AgentOptions, parse_node_selectors, parse_tolerations
+    from eidos_cli.agent.manifests import AgentOptions, snapshot_configmap
+    from eidos_cli.nodeflags import parse_selectors, parse_tolerations
 
     target = parse_uri(args.output)
     # The Job always writes a ConfigMap; a file or stdout destination is served from it afterwards.
@@ -104,13 +106,15 @@ async def _agent(args: argparse.Namespace) -> object:
         job_name=args.job_name,
         service_account=args.service_account_name,
         output=job_output,
-        node_selector=parse_node_selectors(args.node_selector),
-        tolerations=parse_tolerations(args.toleration),
+        node_selector=parse_selectors(args.node_selector, flag="--node-selector"),
+        tolerations=parse_tolerations(args.toleration, flag="--toleration"),
         image_pull_secrets=tuple(args.image_pull_secret),
         host=args.host,
-        debug=args.debug,
     )
+    snapshot_configmap(opts)  # a destination the Job could not write fails before any API call
     timeout = parse_duration("--timeout", args.timeout) or 300.0
+    if not math.isfinite(timeout):
+        raise InvalidRequestError(f"--timeout={args.timeout!r}: must be a finite duration")
     await run_agent(opts, wait_s=timeout, cleanup=args.cleanup, kubeconfig=args.kubeconfig)
     return await read_document(job_output, kubeconfig=args.kubeconfig)
 
