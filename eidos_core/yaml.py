@@ -208,14 +208,17 @@ def plain(value: Any) -> Any:
 
 
 _YAML11_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"})
+_YAML11_OTHER = re.compile(r"[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ]|$)")
 
 
 def _represent_str(representer: SafeRepresenter, value: str) -> ScalarNode:
     # Multi-line text (values files, manifests, notes) reads best as a literal block; the
     # emitter falls back to quoting when the text cannot be a block (e.g. trailing spaces).
     style = "|" if "\n" in value else None
-    if value.lower() in _YAML11_WORDS:
-        style = '"'  # YAML 1.1 readers (Helm, go-yaml v2) would read these as booleans or null
+    if value.lower() in _YAML11_WORDS or _YAML11_OTHER.match(value):
+        # YAML 1.1 readers (Helm, go-yaml v2) would read these as booleans, null, base-60
+        # numbers (12:30 → 750) or timestamps.
+        style = '"'
     return representer.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from eidos_core import yaml
 from eidos_core.data.load import REGISTRY_FILE
 from eidos_core.errors import Problem, RecipeDataError
+from eidos_core.yaml import Scalar
 
 
 def _components(doc: Any, origin: str) -> list[Any]:
@@ -25,10 +26,27 @@ def _components(doc: Any, origin: str) -> list[Any]:
     return components
 
 
+def _as_written(value: Any) -> Any:
+    """Raw-mode data back to plain data, numbers kept as the text they were written as.
+
+    Registry fields are strings (``defaultVersion: 1.10`` means "1.10"); re-dumping the float
+    would make it 1.1, so numbers travel as their text.
+    """
+    if isinstance(value, Scalar):
+        if isinstance(value.value, int | float) and not isinstance(value.value, bool):
+            return value.text
+        return value.value
+    if isinstance(value, dict):
+        return {k: _as_written(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_written(v) for v in value]
+    return value
+
+
 def merge_registries(embedded: bytes, external: bytes, *, origin: str) -> bytes:
     """The embedded registry with the external components merged in by ``name``."""
-    base = yaml.load(embedded, source=REGISTRY_FILE)
-    extra = yaml.load(external, source=origin)
+    base = _as_written(yaml.load(embedded, source=REGISTRY_FILE, raw=True))
+    extra = _as_written(yaml.load(external, source=origin, raw=True))
     merged = list(_components(base, REGISTRY_FILE))
     position = {c.get("name"): i for i, c in enumerate(merged) if isinstance(c, Mapping)}
     for index, component in enumerate(_components(extra, origin)):

@@ -12,22 +12,28 @@ from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 from kubernetes_asyncio.config.config_exception import ConfigException
 
-from eidos_core.errors import UnavailableError
+from eidos_core.errors import InvalidRequestError, NotFoundError, UnavailableError
 
 
 async def load_configuration(kubeconfig: str | None = None) -> Any:
     conf = client.Configuration()
+    # The library reads $KUBECONFIG once, at import; read it now so a changed environment counts.
+    path = kubeconfig or os.environ.get("KUBECONFIG") or None
+    if path and not os.path.exists(path.split(os.pathsep)[0]):  # noqa: ASYNC240 - one stat, at start-up
+        raise NotFoundError(f"kubeconfig {path!r}: no such file")
     try:
         if not kubeconfig and os.environ.get("KUBERNETES_SERVICE_HOST"):
             config.load_incluster_config(client_configuration=conf)  # type: ignore[no-untyped-call]
         else:
-            # The library reads $KUBECONFIG once, at import; read it now so a changed environment counts.
-            path = kubeconfig or os.environ.get("KUBECONFIG") or None
             await config.load_kube_config(config_file=path, client_configuration=conf)
-    except (ConfigException, FileNotFoundError, OSError) as exc:
+    except (ConfigException, FileNotFoundError) as exc:
+        detail = " ".join(str(exc).split())
         raise UnavailableError(
-            f"no Kubernetes configuration: not in a cluster and no usable kubeconfig ({exc})"
+            f"no Kubernetes configuration: not in a cluster and no usable kubeconfig ({detail})"
         ) from None
+    except Exception as exc:  # a kubeconfig that does not parse, or has the wrong shape
+        detail = " ".join(str(exc).split())[:200]
+        raise InvalidRequestError(f"kubeconfig {path or '~/.kube/config'!r} is not usable: {detail}") from None
     return conf
 
 

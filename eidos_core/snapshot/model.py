@@ -103,18 +103,26 @@ def snapshot_from_document(doc: Any, *, source: str = "snapshot") -> Snapshot:
         if not isinstance(raw, Mapping) or not isinstance(raw.get("type"), str):
             raise InvalidRequestError(f"{source}: {where} needs a string 'type'", details={"field": where})
         subtypes: list[Subtype] = []
-        for j, sub in enumerate(raw.get("subtypes") or []):
+        raw_subtypes = raw.get("subtypes") or []
+        if not isinstance(raw_subtypes, list):
+            raise InvalidRequestError(f"{source}: {where}.subtypes must be a list", details={"field": where})
+        for j, sub in enumerate(raw_subtypes):
             sub_where = f"{where}.subtypes[{j}]"
             if not isinstance(sub, Mapping):
                 raise InvalidRequestError(f"{source}: {sub_where} must be a mapping", details={"field": sub_where})
             data = sub.get("data") or {}
             if not isinstance(data, Mapping):
                 raise InvalidRequestError(f"{source}: {sub_where}.data must be a mapping", details={"field": sub_where})
+            context = sub.get("context") or {}
+            if not isinstance(context, Mapping):
+                raise InvalidRequestError(
+                    f"{source}: {sub_where}.context must be a mapping", details={"field": sub_where}
+                )
             subtypes.append(
                 Subtype(
                     name=str(sub.get("subtype") or ""),
                     data={str(k): _reading(v) for k, v in data.items()},
-                    context={str(k): str(v) for k, v in (sub.get("context") or {}).items()},
+                    context={str(k): str(v) for k, v in context.items()},
                 )
             )
         measurements.append(Measurement(raw["type"], tuple(subtypes)))

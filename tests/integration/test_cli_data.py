@@ -83,3 +83,14 @@ def test_configmap_refuses_invalid_or_missing_data(capsys: pytest.CaptureFixture
     code, _, err = run_main(capsys, "data", "configmap", str(bad))
     assert code == 2 and "the following arguments are required: --name, --namespace" in err
     shutil.rmtree(bad)
+
+
+def test_configmap_carries_binary_files_as_binary_data(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    files = mini_files()
+    files["components/a/manifests/blob.yaml"] = b"\xff\xfe not utf-8"
+    write(tmp_path, files)
+    code, out, err = run_main(capsys, "data", "configmap", str(tmp_path), "--name", "n", "--namespace", "ns")
+    assert code == 0, err
+    manifest = yaml.load(out)
+    assert "components__a__manifests__blob.yaml" in manifest["binaryData"]
+    assert "components__a__manifests__blob.yaml" not in manifest["data"]

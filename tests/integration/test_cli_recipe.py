@@ -252,3 +252,41 @@ def test_snapshot_mode_excludes_overlays_the_cluster_fails(
     warning = next(w for w in meta["constraintWarnings"] if w["overlay"] == "gb200")
     assert warning["actual"] == "v1.30.14-eks-3025e55" and warning["reason"].startswith("expected >= 1.32")
     assert "overlay excluded due to constraint failure: overlay=gb200" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "code", "message"),
+    [
+        ("garbage: [\n", 2, "is not usable"),
+        ("", 2, "is not usable"),
+        (None, 3, "no such file"),
+    ],
+)
+def test_bad_kubeconfig_is_one_line_and_not_an_internal_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: str | None, code: int, message: str
+) -> None:
+    path = tmp_path / "kubeconfig"
+    if content is not None:
+        path.write_text(content)
+    got, _, err = run_main(capsys, "recipe", "-s", "cm://ns/snap", "-k", str(path))
+    assert got == code and message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_malformed_snapshot_shapes_are_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    for body, field in (
+        ('{"measurements": [{"type": "K8s", "subtypes": 5}]}', "measurements[0].subtypes must be a list"),
+        ('{"measurements": [{"type": "K8s", "subtypes": [{"subtype": "x", "context": 5}]}]}', "context"),
+    ):
+        path = tmp_path / "snap.json"
+        path.write_text(body)
+        code, _, err = run_main(capsys, "recipe", "-s", str(path))
+        assert code == 2 and field in err
+
+
+def test_a_bad_boolean_environment_variable_is_bad_input(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EIDOS_DEBUG", "maybe")
+    code, _, err = run_main(capsys, "recipe", "--gpu", "h100")
+    assert code == 2 and "EIDOS_DEBUG='maybe' is not a boolean" in err

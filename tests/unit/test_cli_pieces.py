@@ -114,3 +114,14 @@ def test_flag_types() -> None:
     assert [parse_bool(v) for v in ("1", "t", "TRUE", "0", "F", "False")] == [True, True, True, False, False, False]
     with pytest.raises(argparse.ArgumentTypeError, match="invalid boolean 'yes'"):
         parse_bool("yes")
+
+
+def test_registry_merge_keeps_numbers_as_written() -> None:
+    embedded = read_embedded()["registry.yaml"]
+    external = (
+        b"components:\n  - {name: extra, displayName: 0x10,\n"
+        b"     helm: {defaultRepository: 'https://y', defaultVersion: 1.10}}\n"
+    )
+    merged = yaml.load(merge_registries(embedded, external, origin="ext/registry.yaml"))
+    extra = next(c for c in merged["components"] if c["name"] == "extra")
+    assert extra["displayName"] == "0x10" and extra["helm"]["defaultVersion"] == "1.10"

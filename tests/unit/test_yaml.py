@@ -73,4 +73,6 @@ def test_dump_multiline_text_as_literal_blocks_and_yaml11_words_quoted() -> None
     text = yaml.dump(doc)
     assert "notes: |\n  line one\n  line two\n" in text
     assert 'flag: "no"' in text and 'switch: "On"' in text and "word: ok" in text
+    more = yaml.dump({"t": "12:30", "d": "2024-01-02", "v": "v1:2"})
+    assert 't: "12:30"' in more and 'd: "2024-01-02"' in more and "v: v1:2" in more
     assert yaml.load(text) == doc  # whatever the style, the text comes back unchanged

@@ -68,12 +68,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return 0
-    log.debug("starting", extra={"program": "eidos-cli", "version": __version__})
+    log.debug("starting", extra={"program": "eidos-cli", "python": sys.version.split()[0]})
     try:
         code: int = args.run(args)
     except EidosError as exc:
         log.error("command failed", extra={"error": exc.message})
         return exc.exit_code
+    except BrokenPipeError:
+        # The reader went away (`… | head`): what it wanted it got; say nothing more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         log.error("command failed", extra={"error": "interrupted"})
         return 130

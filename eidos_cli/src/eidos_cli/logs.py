@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from typing import Any
 
 from eidos_core import __version__
@@ -50,7 +51,10 @@ class DebugFormatter(logging.Formatter):
             f"version={__version__}",
         ]
         parts += [f"{k}={v}" for k, v in _extras(record).items()]
-        return " ".join(parts)
+        line = " ".join(parts)
+        if record.exc_info:  # --debug promises the trace behind an internal error
+            line += "\n" + self.formatException(record.exc_info)
+        return line
 
 
 def setup(*, debug: bool, json_logs: bool) -> None:
@@ -58,14 +62,15 @@ def setup(*, debug: bool, json_logs: bool) -> None:
     if json_logs:
         from pythonjsonlogger.json import JsonFormatter
 
-        handler.setFormatter(
-            JsonFormatter(
-                "{asctime}{levelname}{message}",
-                style="{",
-                rename_fields={"asctime": "time", "levelname": "level", "message": "msg"},
-                static_fields={"module": "eidos", "version": __version__},
-            )
+        formatter = JsonFormatter(
+            "{asctime}{levelname}{message}",
+            style="{",
+            rename_fields={"asctime": "time", "levelname": "level", "message": "msg"},
+            static_fields={"module": "eidos", "version": __version__},
+            datefmt="%Y-%m-%dT%H:%M:%SZ",
         )
+        formatter.converter = time.gmtime  # RFC 3339 in UTC, as log pipelines expect
+        handler.setFormatter(formatter)
     elif debug:
         handler.setFormatter(DebugFormatter())
     else:

@@ -4,6 +4,7 @@ output formats and the Kubernetes/output flags every I/O command has."""
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,7 +28,8 @@ def env_bool(env: dict[str, str] | Any, name: str) -> bool:
     try:
         return parse_bool(raw) if raw else False
     except argparse.ArgumentTypeError:
-        raise SystemExit(f"eidos-cli: {name}={raw!r} is not a boolean (use true or false)") from None
+        sys.stderr.write(f"eidos-cli: {name}={raw!r} is not a boolean (use true or false)\n")
+        raise SystemExit(2) from None
 
 
 def add_bool(parser: argparse._ActionsContainer, flag: str, *, default: bool, help: str) -> None:

@@ -8,6 +8,7 @@ under the key ``a__b.yaml``) for ``RECIPE_CONFIGMAP`` or ``--data cm://…``.
 from __future__ import annotations
 
 import argparse
+import base64
 import sys
 
 from eidos_core import yaml
@@ -79,8 +80,14 @@ def run_configmap(args: argparse.Namespace) -> int:
 
     files = read_directory(args.directory)
     load_store(files, source=args.directory)  # never package data eidosd would refuse
-    data = {flatten(path): body.decode() for path, body in sorted(files.items())}
-    check_size(args.namespace, args.name, data)
+    data: dict[str, str] = {}
+    binary: dict[str, str] = {}
+    for path, body in sorted(files.items()):
+        try:
+            data[flatten(path)] = body.decode()
+        except UnicodeDecodeError:  # not text: ConfigMaps carry such files base64 in binaryData
+            binary[flatten(path)] = base64.b64encode(body).decode()
+    check_size(args.namespace, args.name, {**data, **binary})
     manifest = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -91,5 +98,7 @@ def run_configmap(args: argparse.Namespace) -> int:
         },
         "data": data,
     }
+    if binary:
+        manifest["binaryData"] = binary
     write_stdout(yaml.dump(manifest).encode())
     return 0

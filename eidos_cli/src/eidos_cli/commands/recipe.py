@@ -116,7 +116,11 @@ async def _run(args: argparse.Namespace) -> int:
     if args.server:
         from eidos_cli.remote import fetch_recipe
 
-        # The server resolves criteria only: snapshot-mode overlay exclusion is a local feature.
+        if snapshot is not None:
+            log.warning(
+                "--server resolves the detected criteria only; overlays whose constraints this snapshot "
+                "fails are not excluded (resolve locally for that)"
+            )
         doc = await fetch_recipe(args.server, criteria)
     else:
         store = await recipe_store(args.data, kubeconfig=args.kubeconfig)
