@@ -137,3 +137,21 @@ async def test_output_to_stdout_and_bad_flags(tmp_path: Path) -> None:
     assert '"kind": "Snapshot"' in out and '"collector.os"' in out
     code, _, err = await run_agent(tmp_path, "--collectors", "os,nvml")
     assert code == 2 and "unknown collector 'nvml' (choose from k8s, gpu, os, systemd)" in err
+
+
+async def test_k8s_collector_reads_pods_in_pages(cluster: KubeFixture) -> None:
+    from eidos_agent.collectors import k8s
+
+    for i in range(7):
+        cluster.put(
+            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"p{i}", "namespace": NS},
+             "spec": {"containers": [{"name": "c", "image": f"registry.example/img{i}:v{i}"}]},
+             "status": {"phase": "Running"}}
+        )  # fmt: skip
+    async with cluster.api_client() as api:
+        result = await k8s.collect_k8s(api, NODE, page_size=3)  # three pages of at most three pods
+    assert result.measurement is not None
+    images = next(s for s in result.measurement.subtypes if s.name == "image").data
+    assert images == {f"img{i}": f"v{i}" for i in range(7)}
+    lists = [r for r in cluster.emulator._requests if r.method == "GET" and str(r.url.path) == "/api/v1/pods"]
+    assert len(lists) == 3

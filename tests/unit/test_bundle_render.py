@@ -425,3 +425,16 @@ def test_rendering_is_deterministic(deployer: str) -> None:
     assert list(first) == list(second)
     for data in first.values():
         assert b"Generated: " not in data  # no timestamps
+
+
+def test_argocd_kustomize_components_are_git_sources() -> None:
+    from dataclasses import replace as _replace
+
+    from eidos_cli.bundle.argocd import application
+    from eidos_core.recipe.model import ComponentRef, Registry
+
+    ref = ComponentRef(name="tuning", type="Kustomize", source="https://git.example/t.git", tag="v2", path="deploy")
+    source = application(ref, 1, Registry(), "")["spec"]["sources"][0]
+    assert source == {"repoURL": "https://git.example/t.git", "path": "deploy", "targetRevision": "v2"}
+    helm = application(_replace(ref, type="Helm", version="1.0.0"), 1, Registry(), "")["spec"]["sources"][0]
+    assert helm["chart"] == "tuning" and helm["targetRevision"] == "1.0.0"

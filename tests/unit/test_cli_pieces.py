@@ -55,8 +55,11 @@ def test_job_variants() -> None:
     assert restricted["spec"]["backoffLimit"] == 0
     host = job_object(AgentOptions(output="cm://gpu-operator/snap", host=True, image_pull_secrets=("regcred",)))
     pod = host["spec"]["template"]["spec"]
-    assert pod["hostPID"] is True and pod["imagePullSecrets"] == [{"name": "regcred"}]
+    assert "hostPID" not in pod and pod["imagePullSecrets"] == [{"name": "regcred"}]
+    assert pod["securityContext"]["runAsNonRoot"] is True  # the host variant stays non-root
     assert pod["containers"][0]["args"][-2:] == ["--host-root", "/host"]
+    host_paths = [v["hostPath"]["path"] for v in pod["volumes"] if "hostPath" in v]
+    assert host_paths == ["/etc/os-release"]
     assert all(m.get("readOnly") for m in pod["containers"][0]["volumeMounts"] if m["name"] != "tmp")
     with pytest.raises(InvalidRequestError, match="writes to a ConfigMap"):
         job_object(AgentOptions(output="snap.yaml"))

@@ -22,6 +22,7 @@ from eidos_core.snapshot.model import Measurement, Reading, Subtype
 
 GPU_OPERATOR_NAMESPACE = "gpu-operator"
 GPU_RESOURCE = "nvidia.com/gpu"
+POD_PAGE = 500
 POLICY = ("nvidia.com", "v1", "clusterpolicies")
 _PROVIDERS = {"aws": "eks", "gce": "gke", "azure": "aks", "oci": "oke"}
 
@@ -113,7 +114,7 @@ def node_readings(node: Mapping[str, Any]) -> dict[str, Reading]:
     return out
 
 
-async def collect_k8s(api: Any, node_name: str) -> CollectorResult:
+async def collect_k8s(api: Any, node_name: str, *, page_size: int = POD_PAGE) -> CollectorResult:
     """Read the cluster through ``api`` (a kubernetes_asyncio ApiClient)."""
     notes: list[str] = []
     subtypes: list[Subtype] = []
@@ -133,11 +134,25 @@ async def collect_k8s(api: Any, node_name: str) -> CollectorResult:
 
     v1 = client.CoreV1Api(api)
     try:
-        async with api_errors(verb="list", resource="pods"):
-            pods = await raw_json(
-                v1.list_pod_for_all_namespaces(field_selector="status.phase=Running", _preload_content=False)
-            )
-        subtypes.append(Subtype("image", image_readings(pods.get("items") or [])))
+        images: dict[str, Reading] = {}
+        token = ""
+        paging: dict[str, Any] = {}
+        while True:  # in pages: a large cluster's pod list would not fit a small agent's memory
+            async with api_errors(verb="list", resource="pods"):
+                page = await raw_json(
+                    v1.list_pod_for_all_namespaces(
+                        field_selector="status.phase=Running",
+                        limit=page_size,
+                        _preload_content=False,
+                        **paging,
+                    )
+                )  # fmt: skip
+            images.update(image_readings(page.get("items") or []))
+            token = (page.get("metadata") or {}).get("continue") or ""
+            if not token:
+                break
+            paging = {"_continue": token}
+        subtypes.append(Subtype("image", dict(sorted(images.items()))))
     except EidosError as exc:
         notes.append(f"image: {exc.message}")
 

@@ -1,8 +1,9 @@
 """The agent's Kubernetes objects, as plain dicts: least-privilege RBAC and the snapshot Job.
 
-Two Job variants: the default is restricted (non-root, read-only root filesystem, all
-capabilities dropped; collects what that allows), ``host`` adds the host root at ``/host``,
-the systemd socket and host PID so OS and SystemD facts describe the node itself.
+Two Job variants, both non-root with a read-only root filesystem and no capabilities: the
+default collects what that allows (its OS release is the container image's); ``host`` adds the
+node's ``/etc/os-release`` read-only at ``/host`` so the snapshot names the node's OS. That
+hostPath needs a namespace whose Pod Security level allows it (``privileged``).
 """
 
 from __future__ import annotations
@@ -131,23 +132,12 @@ def job_object(opts: AgentOptions) -> dict[str, Any]:
         "limits": {"cpu": "500m", "memory": "512Mi", "ephemeral-storage": "512Mi"},
     }
     if opts.host:
-        # Read-only views of the node: its root filesystem and systemd's socket; host PID so
-        # /proc describes the node. Root is needed to read them, but nothing is writable.
+        # The one host file that differs from the container's view: the node's os-release
+        # (kernel, modules, sysctls and command line are kernel-wide, so /proc already shows
+        # the node's). One read-only file, still non-root and without capabilities.
         args += ["--host-root", HOST_ROOT]
-        volumes += [
-            {"name": "host-root", "hostPath": {"path": "/", "type": "Directory"}},
-            {"name": "run-systemd", "hostPath": {"path": "/run/systemd", "type": "Directory"}},
-        ]
-        mounts += [
-            {"name": "host-root", "mountPath": HOST_ROOT, "readOnly": True},
-            {"name": "run-systemd", "mountPath": "/run/systemd", "readOnly": True},
-        ]
-        pod_spec["hostPID"] = True
-        pod_security = {"runAsUser": 0, "runAsGroup": 0}
-        container_security = {
-            "privileged": False, "runAsUser": 0, "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"], "add": ["DAC_READ_SEARCH"]},
-        }  # fmt: skip
+        volumes.append({"name": "host-os-release", "hostPath": {"path": "/etc/os-release", "type": "File"}})
+        mounts.append({"name": "host-os-release", "mountPath": f"{HOST_ROOT}/etc/os-release", "readOnly": True})
     container: dict[str, Any] = {
         "name": "eidos",
         "image": opts.image,

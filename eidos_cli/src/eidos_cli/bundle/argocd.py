@@ -25,7 +25,7 @@ from eidos_cli.bundle.yamlout import dump_values
 from eidos_core import yaml
 from eidos_core.errors import InvalidRequestError
 from eidos_core.recipe.document import RecipeDocument
-from eidos_core.recipe.model import ComponentRef, Registry
+from eidos_core.recipe.model import KUSTOMIZE, ComponentRef, Registry
 
 PLACEHOLDER_REPO = "https://github.com/YOUR-ORG/YOUR-REPO.git"
 ARGOCD_NAMESPACE = "argocd"
@@ -61,6 +61,18 @@ def _chart(ref: ComponentRef, registry: Registry) -> str:
     return comp.helm_chart.rsplit("/", 1)[-1] if comp and comp.helm_chart else ref.name
 
 
+def _source(ref: ComponentRef, registry: Registry) -> dict[str, Any]:
+    if ref.type == KUSTOMIZE:
+        # A Kustomize component is a path in a Git repository at a tag, not a chart.
+        return {"repoURL": ref.source, "path": ref.path or ".", "targetRevision": ref.tag or ref.version or "HEAD"}
+    return {
+        "repoURL": ref.source,
+        "chart": safe_name(_chart(ref, registry), what=f"chart name of component {ref.name}"),
+        "targetRevision": ref.version,
+        "helm": {"valueFiles": [f"$values/{ref.name}/values.yaml"]},
+    }
+
+
 def application(ref: ComponentRef, wave: int, registry: Registry, repo: str) -> dict[str, Any]:
     return {
         "apiVersion": "argoproj.io/v1alpha1",
@@ -73,12 +85,7 @@ def application(ref: ComponentRef, wave: int, registry: Registry, repo: str) -> 
         "spec": {
             "project": "default",
             "sources": [
-                {
-                    "repoURL": ref.source,
-                    "chart": safe_name(_chart(ref, registry), what=f"chart name of component {ref.name}"),
-                    "targetRevision": ref.version,
-                    "helm": {"valueFiles": [f"$values/{ref.name}/values.yaml"]},
-                },
+                _source(ref, registry),
                 {"repoURL": repo or PLACEHOLDER_REPO, "targetRevision": "main", "ref": "values"},
             ],
             "destination": {"server": "https://kubernetes.default.svc", "namespace": namespace(ref.name)},
