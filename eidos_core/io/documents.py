@@ -12,7 +12,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from eidos_core import yaml
+from eidos_core import __version__, yaml
 from eidos_core.errors import InvalidRequestError, NotFoundError
 from eidos_core.io.local import read_file, read_http, read_stdin, write_file_atomic, write_stdout
 from eidos_core.io.uri import Location, Scheme, parse_uri
@@ -24,6 +24,7 @@ EXTENSIONS: dict[Format, str] = {"yaml": "yaml", "json": "json", "table": "txt"}
 DOCUMENT_KEYS = ("snapshot.yaml", "snapshot.json", "recipe.yaml", "recipe.json")
 LABEL_NAME = "app.kubernetes.io/name"
 LABEL_COMPONENT = "app.kubernetes.io/component"
+LABEL_VERSION = "app.kubernetes.io/version"
 
 
 def render(doc: Any, fmt: Format) -> bytes:
@@ -73,7 +74,7 @@ async def write_document(
     uri: str,
     doc: Any,
     *,
-    component: Literal["snapshot", "recipe"],
+    component: Literal["snapshot", "recipe", "validation"],
     fmt: Format = "yaml",
     kubeconfig: str | None = None,
 ) -> Location:
@@ -102,7 +103,7 @@ async def write_document(
                 loc.namespace,
                 loc.name,
                 data,
-                labels={LABEL_NAME: "eidos", LABEL_COMPONENT: component},
+                labels={LABEL_NAME: "eidos", LABEL_COMPONENT: component, LABEL_VERSION: __version__},
                 replaces=lambda k: k.startswith(f"{component}."),
             )
     return loc

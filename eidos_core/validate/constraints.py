@@ -13,11 +13,11 @@ from typing import Any
 
 from eidos_core.errors import InvalidRequestError
 from eidos_core.recipe.model import Constraint
+from eidos_core.recipe.result import RESULT_KIND
 from eidos_core.snapshot.model import reading_text
 from eidos_core.yaml import Scalar, plain
 
 # Kinds a recipe document may declare; anything else is most likely a swapped argument.
-RECIPE_KINDS = ("recipeResult", "Recipe", "RecipeResult")
 
 
 def _field(mapping: Mapping[Any, Any], name: str) -> Any:
@@ -49,7 +49,8 @@ def constraints_from_document(doc: Any, *, source: str = "recipe") -> tuple[Cons
     if not isinstance(doc, Mapping):
         raise InvalidRequestError(f"{source}: a recipe must be a mapping, got {type(doc).__name__}")
     kind = plain(_field(doc, "kind"))
-    if kind is not None and kind not in RECIPE_KINDS:
+    # Matched loosely, as the bundler does: older reference builds wrote ``RecipeResult``.
+    if kind is not None and str(kind).lower() != RESULT_KIND.lower():
         raise InvalidRequestError(
             f"{source}: kind must be recipeResult, got {kind!r}"
             + (" (are --recipe and --snapshot swapped?)" if kind == "Snapshot" else ""),

@@ -290,3 +290,20 @@ def test_a_bad_boolean_environment_variable_is_bad_input(
     monkeypatch.setenv("EIDOS_DEBUG", "maybe")
     code, _, err = run_main(capsys, "recipe", "--gpu", "h100")
     assert code == 2 and "EIDOS_DEBUG='maybe' is not a boolean" in err
+
+
+async def test_validation_report_to_a_configmap(kube: KubeFixture, reference_dir: Path, tmp_path: Path) -> None:
+    kube.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("kind: recipeResult\nconstraints:\n  - {name: OS.release.ID, value: ubuntu}\n")
+    snapshot = str(reference_dir / "snapshots" / "h100.yaml")
+    code, out, err = await cli(
+        tmp_path, "validate", "-r", str(recipe), "-s", snapshot, "-t", "yaml", "-o", f"cm://{NS}/report"
+    )
+    assert code == 0 and out == "", err
+    written = kube.get("configmaps", NS, "report")
+    assert written is not None
+    labels = written["metadata"]["labels"]
+    assert labels["app.kubernetes.io/component"] == "validation" and labels["app.kubernetes.io/version"]
+    report = yaml.load(written["data"]["validation.yaml"])
+    assert report["summary"]["status"] == "pass" and report["results"][0]["actual"] == "ubuntu"

@@ -255,3 +255,28 @@ async def test_bad_agent_flags_fail_before_touching_the_cluster(
     assert code == 2, err
     assert message in err
     assert leftovers(cluster) == []
+
+
+async def test_an_image_that_cannot_be_pulled_fails_fast(cluster: KubeFixture, tmp_path: Path) -> None:
+    async def kubelet() -> None:
+        while cluster.get("jobs", NS, "eidos") is None:  # noqa: ASYNC110 - polling like a kubelet
+            await asyncio.sleep(0.02)
+        cluster.put(
+            {"apiVersion": "v1", "kind": "Pod",
+             "metadata": {"name": "eidos-abcde", "namespace": NS, "labels": {"job-name": "eidos"}},
+             "spec": {"containers": [{"name": "eidos", "image": "nope"}]},
+             "status": {"phase": "Pending", "containerStatuses": [{"name": "eidos", "state": {"waiting": {
+                 "reason": "ImagePullBackOff", "message": "Back-off pulling image \"nope\""}}}]}}
+        )  # fmt: skip
+
+    task = asyncio.create_task(kubelet())
+    try:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        code, _, err = await eidos_cli(tmp_path, "snapshot", "--deploy-agent", "--timeout", "60s")
+        assert code == 6, err
+        assert 'the agent pod cannot start (ImagePullBackOff: Back-off pulling image "nope")' in err
+        assert loop.time() - started < 30, "did not wait out the timeout"
+        assert leftovers(cluster) == []
+    finally:
+        task.cancel()

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from eidos_core import yaml
+from eidos_core import __version__, yaml
 from eidos_core.errors import ForbiddenError, InvalidRequestError, NotFoundError, UnavailableError
 from eidos_core.io.documents import read_document, write_document
 from tests.kube.emulator import KubeFixture
@@ -31,7 +31,11 @@ async def test_write_creates_a_labelled_configmap_that_reads_back(kube: KubeFixt
     assert str(where) == f"cm://{NS}/eidos-snapshot"
 
     obj = configmap(kube, "eidos-snapshot")
-    assert obj["metadata"]["labels"] == {"app.kubernetes.io/name": "eidos", "app.kubernetes.io/component": "snapshot"}
+    assert obj["metadata"]["labels"] == {
+        "app.kubernetes.io/name": "eidos",
+        "app.kubernetes.io/component": "snapshot",
+        "app.kubernetes.io/version": __version__,
+    }
     assert set(obj["data"]) == {"snapshot.yaml", "format", "timestamp"}
     assert obj["data"]["format"] == "yaml"
     assert yaml.load(obj["data"]["snapshot.yaml"].encode()) == SNAPSHOT

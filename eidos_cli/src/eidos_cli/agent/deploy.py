@@ -162,6 +162,27 @@ async def _pod_log_tail(core: Any, opts: AgentOptions) -> str:
         return f"(pod log unavailable: {exc})"
 
 
+# Waiting reasons that do not resolve by themselves: waiting out --timeout would only hide them.
+STUCK = frozenset({"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError",
+                   "CreateContainerError"})  # fmt: skip
+
+
+async def _stuck_pod(core: Any, opts: AgentOptions) -> str | None:
+    """Why the agent pod cannot start (an image that cannot be pulled, say), if it cannot."""
+    try:
+        pods = await raw_json(
+            core.list_namespaced_pod(opts.namespace, label_selector=f"job-name={opts.job_name}", _preload_content=False)
+        )
+    except (ApiException, OSError):
+        return None  # the Job's own status still decides
+    for pod in pods.get("items") or []:
+        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+            waiting = (status.get("state") or {}).get("waiting") or {}
+            if waiting.get("reason") in STUCK:
+                return f"{waiting['reason']}: {waiting.get('message') or 'no details'}"
+    return None
+
+
 async def _wait_for_job(api: Any, opts: AgentOptions, wait_s: float) -> None:
     batch, core = client.BatchV1Api(api), client.CoreV1Api(api)
     progress = _Progress(f"agent Job {opts.namespace}/{opts.job_name}")
@@ -178,6 +199,10 @@ async def _wait_for_job(api: Any, opts: AgentOptions, wait_s: float) -> None:
             failed = _condition(job, "Failed")
             if failed:
                 failure = f"the Job failed: {failed.get('reason') or ''} {failed.get('message') or ''}".rstrip()
+                break
+            stuck = await _stuck_pod(core, opts)
+            if stuck:
+                failure = f"the agent pod cannot start ({stuck})"
                 break
             active = (job.get("status") or {}).get("active") or 0
             progress.tick("running" if active else "pending")

@@ -17,6 +17,7 @@ from eidos_core.data.layered import layer_files
 from eidos_core.data.load import load_store
 from eidos_core.errors import RecipeDataError
 from eidos_core.io.local import write_stdout
+from eidos_core.io.uri import parse_uri
 
 EXAMPLE = """examples:
   eidos-cli data validate ./recipe-data
@@ -78,6 +79,7 @@ def run_validate(args: argparse.Namespace) -> int:
 def run_configmap(args: argparse.Namespace) -> int:
     from eidos_core.kube.configmaps import check_size
 
+    parse_uri(f"cm://{args.namespace}/{args.name}")  # names Kubernetes would refuse fail here, clearly
     files = read_directory(args.directory)
     load_store(files, source=args.directory)  # never package data eidosd would refuse
     data: dict[str, str] = {}

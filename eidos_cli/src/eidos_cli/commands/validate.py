@@ -24,7 +24,7 @@ from eidos_core.errors import (
     UnavailableError,
     ValidationFailedError,
 )
-from eidos_core.io.documents import FORMATS, Format, read_document, render
+from eidos_core.io.documents import FORMATS, Format, read_document, render, write_document
 from eidos_core.io.local import write_file_atomic, write_stdout
 from eidos_core.io.uri import Location, Scheme, parse_uri
 from eidos_core.recipe.model import Constraint
@@ -96,7 +96,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_bool(p, "--fail-on-error", default=True, help="exit 7 when a constraint fails")
     p.add_argument(
         "-o", "--output", default="-", metavar="URI",
-        help="where to write the report: a file or - for stdout (default: stdout)",
+        help="where to write the report: a file, - for stdout, or cm://namespace/name (default: stdout)",
     )  # fmt: skip
     p.add_argument(
         "-t", "--format", choices=FORMATS, default=DEFAULT_FORMAT, help=f"report format (default: {DEFAULT_FORMAT})"
@@ -113,8 +113,8 @@ def _rewrap(exc: EidosError, prefix: str) -> EidosError:
 def output_location(uri: str) -> Location:
     """Checked before any input is read, so a bad destination costs nothing."""
     loc = parse_uri(uri)
-    if loc.scheme not in (Scheme.STDIO, Scheme.FILE):
-        raise InvalidRequestError(f"--output {uri!r}: the validation report can be written to a file or - only")
+    if loc.scheme is Scheme.HTTP:
+        raise InvalidRequestError(f"--output {uri!r}: write the report to a file, - or cm://namespace/name")
     return loc
 
 
@@ -156,6 +156,11 @@ def write_report(loc: Location, body: bytes) -> None:
         write_file_atomic(loc.path, body)
 
 
+async def _write_configmap(loc: Location, report: ValidationReport, fmt: Format, kubeconfig: str | None) -> None:
+    doc = report_to_document(report, numeric_duration=fmt == "json")
+    await write_document(str(loc), doc, component="validation", fmt=fmt, kubeconfig=kubeconfig)
+
+
 def _log_results(report: ValidationReport) -> None:
     for r in report.results:
         if r.status is ResultStatus.SKIPPED:
@@ -182,7 +187,10 @@ def run(args: argparse.Namespace) -> int:
         version=__version__,
     )
     _log_results(report)
-    write_report(destination, render_report(report, fmt))
+    if destination.scheme is Scheme.CONFIGMAP:
+        asyncio.run(_write_configmap(destination, report, fmt, args.kubeconfig))
+    else:
+        write_report(destination, render_report(report, fmt))
     s = report.summary
     log.info(
         "validation completed",
