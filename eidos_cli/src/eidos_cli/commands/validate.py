@@ -24,8 +24,7 @@ from eidos_core.errors import (
     UnavailableError,
     ValidationFailedError,
 )
-from eidos_core.io.documents import FORMATS, Format, read_document, render, write_document
-from eidos_core.io.local import write_file_atomic, write_stdout
+from eidos_core.io.documents import FORMATS, Format, read_document, write_document
 from eidos_core.io.uri import Location, Scheme, parse_uri
 from eidos_core.recipe.model import Constraint
 from eidos_core.snapshot.model import Snapshot, snapshot_from_document
@@ -144,21 +143,9 @@ async def load_inputs(
     return constraints, snapshot
 
 
-def render_report(report: ValidationReport, fmt: Format) -> bytes:
+def report_document(report: ValidationReport, fmt: Format) -> dict[str, Any]:
     # JSON carries the duration as integer nanoseconds; YAML and tables as Go-style text.
-    return render(report_to_document(report, numeric_duration=fmt == "json"), fmt)
-
-
-def write_report(loc: Location, body: bytes) -> None:
-    if loc.scheme is Scheme.STDIO:
-        write_stdout(body)
-    else:
-        write_file_atomic(loc.path, body)
-
-
-async def _write_configmap(loc: Location, report: ValidationReport, fmt: Format, kubeconfig: str | None) -> None:
-    doc = report_to_document(report, numeric_duration=fmt == "json")
-    await write_document(str(loc), doc, component="validation", fmt=fmt, kubeconfig=kubeconfig)
+    return report_to_document(report, numeric_duration=fmt == "json")
 
 
 def _log_results(report: ValidationReport) -> None:
@@ -187,10 +174,11 @@ def run(args: argparse.Namespace) -> int:
         version=__version__,
     )
     _log_results(report)
-    if destination.scheme is Scheme.CONFIGMAP:
-        asyncio.run(_write_configmap(destination, report, fmt, args.kubeconfig))
-    else:
-        write_report(destination, render_report(report, fmt))
+    asyncio.run(
+        write_document(
+            str(destination), report_document(report, fmt), component="validation", fmt=fmt, kubeconfig=args.kubeconfig
+        )
+    )
     s = report.summary
     log.info(
         "validation completed",
