@@ -76,14 +76,14 @@ async def _create(kinds: dict[str, Kind], obj: dict[str, Any], done: Deployment)
     kind, meta = kinds[obj["kind"]], obj["metadata"]
     ns = meta.get("namespace", "")
     args = (ns, obj) if kind.namespaced else (obj,)
-    try:
-        async with api_errors(verb="create", resource=kind.resource, namespace=ns, name=meta["name"]):
+    async with api_errors(verb="create", resource=kind.resource, namespace=ns, name=meta["name"]):
+        try:
             await raw_json(kind.create(*args, _preload_content=False))
-    except EidosError as exc:
-        if "already exists" not in exc.message:
-            raise
-        log.info("already exists; using it as it is", extra={"kind": obj["kind"], "object": meta["name"]})
-        return
+        except ApiException as exc:
+            if exc.status != 409:  # 409 AlreadyExists: someone's object, used as it is and not ours to delete
+                raise
+            log.info("already exists; using it as it is", extra={"kind": obj["kind"], "object": meta["name"]})
+            return
     done.created.append((obj["kind"], ns, meta["name"]))
 
 
