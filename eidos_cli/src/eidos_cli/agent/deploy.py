@@ -187,7 +187,8 @@ async def _wait_for_job(api: Any, opts: AgentOptions, wait_s: float) -> None:
     batch, core = client.BatchV1Api(api), client.CoreV1Api(api)
     progress = _Progress(f"agent Job {opts.namespace}/{opts.job_name}")
     deadline = time.monotonic() + wait_s
-    failure: str | None = None
+    failure = ""
+    error: type[EidosError] = JobFailedError
     try:
         while True:
             job = await _read_job(batch, opts.namespace, opts.job_name)
@@ -207,14 +208,13 @@ async def _wait_for_job(api: Any, opts: AgentOptions, wait_s: float) -> None:
             active = (job.get("status") or {}).get("active") or 0
             progress.tick("running" if active else "pending")
             if time.monotonic() > deadline:
-                failure = f"the Job did not finish within {wait_s:g}s"
+                failure, error = f"the Job did not finish within {wait_s:g}s", TimeoutExceededError
                 break
             await asyncio.sleep(POLL_SECONDS)
     finally:
         progress.done()
     tail = await _pod_log_tail(core, opts)
     sys.stderr.write(f"--- agent log (last {LOG_TAIL_LINES} lines) ---\n{tail}\n--- end of agent log ---\n")
-    error = TimeoutExceededError if "did not finish" in failure else JobFailedError
     raise error(failure)
 
 
