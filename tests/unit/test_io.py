@@ -112,3 +112,13 @@ async def test_http_unreachable_is_unavailable() -> None:
     with pytest.raises(EidosError) as info:
         await read_document("http://127.0.0.1:9/nothing.yaml")
     assert info.value.exit_code == 6
+
+
+async def test_json_documents_read_as_json(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text('{"kind": "Snapshot", "metadata": {"note": "\\ud83d\\ude00", "v": "1.10"}, "measurements": []}')
+    doc = await read_document(str(path))
+    assert doc["metadata"] == {"note": "\U0001f600", "v": "1.10"}
+    path.write_text('{"kind": "Snapshot",\n "measurements": [}\n')
+    with pytest.raises(InvalidRequestError, match=r"s.json:2:"):  # broken JSON: YAML's located error
+        await read_document(str(path))
