@@ -24,7 +24,8 @@ from eidos_core.data.files import read_mapping
 from eidos_core.data.load import load_store
 from eidos_core.errors import EidosError, NotFoundError
 from eidos_core.kube.client import api_client
-from eidos_core.kube.errors import api_errors, translate
+from eidos_core.kube.configmaps import read_configmap
+from eidos_core.kube.errors import translate
 from eidos_core.recipe.model import RecipeStore
 from eidos_core.sources.base import ReloadEvent
 
@@ -46,10 +47,7 @@ def configmap_entries(raw: Mapping[str, Any]) -> dict[str, bytes]:
 async def read_configmap_files(namespace: str, name: str, *, kubeconfig: str | None = None) -> dict[str, bytes]:
     """The recipe data files held in one ConfigMap, read once (the CLI's ``--data cm://…``)."""
     async with api_client(kubeconfig) as api:
-        v1 = client.CoreV1Api(api)
-        async with api_errors(verb="get", resource="configmaps", namespace=namespace, name=name):
-            obj = await v1.read_namespaced_config_map(name, namespace)
-        raw: dict[str, Any] = api.sanitize_for_serialization(obj)
+        raw: dict[str, Any] = api.sanitize_for_serialization(await read_configmap(api, namespace, name))
     return read_mapping(configmap_entries(raw), f"configmap:{namespace}/{name}")
 
 
@@ -86,10 +84,7 @@ class ConfigMapSource:
         return h.hexdigest()
 
     async def _get(self, api: Any) -> dict[str, Any]:
-        v1 = client.CoreV1Api(api)
-        async with api_errors(verb="get", resource="configmaps", namespace=self.namespace, name=self.name):
-            obj = await v1.read_namespaced_config_map(self.name, self.namespace)
-        raw: dict[str, Any] = api.sanitize_for_serialization(obj)
+        raw: dict[str, Any] = api.sanitize_for_serialization(await read_configmap(api, self.namespace, self.name))
         return raw
 
     async def load(self) -> RecipeStore:

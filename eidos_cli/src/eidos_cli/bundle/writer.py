@@ -29,14 +29,14 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from eidos_cli.bundle.checksums import parse_checksums
+from eidos_cli.bundle.checksums import checksums, parse_checksums
 from eidos_cli.bundle.paths import check_relative
 from eidos_core.errors import InvalidRequestError
 from eidos_core.io.local import os_error
 
 FILE_MODE = 0o600
 DIR_MODE = 0o755
-RECORD_FILE = ".eidos-bundle"  # what the last bundle written here was: sha256sum lines
+RECORD_FILE = ".eidos-bundle"  # what the last bundle written here was, in checksums.txt format
 
 
 def _check_paths(files: Mapping[str, bytes]) -> None:
@@ -136,15 +136,11 @@ def _remove_stale(target: Path, stale: set[str]) -> None:
             parent = parent.parent
 
 
-def _record(files: Mapping[str, bytes]) -> bytes:
-    return "".join(f"{hashlib.sha256(files[rel]).hexdigest()}  {rel}\n" for rel in sorted(files)).encode()
-
-
 def _write_new(target: Path, files: Mapping[str, bytes]) -> None:
     target.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.eidos-", dir=target.parent))
     try:
-        _stage(staging, {**files, RECORD_FILE: _record(files)})
+        _stage(staging, {**files, RECORD_FILE: checksums(files)})
         staging.chmod(DIR_MODE)
         os.rename(staging, target)
     except BaseException:
@@ -157,7 +153,7 @@ def _write_into(target: Path, files: Mapping[str, bytes]) -> None:
     _preflight(target, files, ours)
     staging = Path(tempfile.mkdtemp(prefix=".eidos-bundle-", dir=target))
     try:
-        _stage(staging, {**files, RECORD_FILE: _record(files)})
+        _stage(staging, {**files, RECORD_FILE: checksums(files)})
         for rel in [*sorted(files), RECORD_FILE]:  # the record last: it vouches for the files
             dest = target.joinpath(*rel.split("/"))
             dest.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
