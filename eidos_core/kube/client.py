@@ -57,6 +57,7 @@ async def raw_json(call: Awaitable[Any]) -> Any:
         if not 200 <= response.status <= 299:
             exc = ApiException(status=response.status, reason=response.reason)
             exc.body = body.decode("utf-8", "replace")
+            exc.headers = response.headers  # Retry-After, for the retry logic
             raise exc
         return json.loads(body)
     finally:

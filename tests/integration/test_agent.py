@@ -115,8 +115,9 @@ async def test_missing_and_failing_sources_are_recorded_not_fatal(cluster: KubeF
 
 async def test_no_collector_succeeding_exits_1_and_writes_nothing(cluster: KubeFixture, tmp_path: Path) -> None:
     await cluster.stop()
+    # --api-deadline: a stopped API server is retried (it may be restarting) only that long
     code, _, err = await run_agent(tmp_path, "--collectors", "k8s,gpu", "--output", str(tmp_path / "snap.yaml"),
-                                   path_dirs=[tmp_path / "empty"])  # fmt: skip
+                                   "--api-deadline", "1", path_dirs=[tmp_path / "empty"])  # fmt: skip
     assert code == 1
     assert "no collector succeeded; nothing written" in err
     assert "k8s: skipped: " in err and "gpu: skipped: nvidia-smi not found on PATH" in err
@@ -155,3 +156,90 @@ async def test_k8s_collector_reads_pods_in_pages(cluster: KubeFixture) -> None:
     assert images == {f"img{i}": f"v{i}" for i in range(7)}
     lists = [r for r in cluster.emulator._requests if r.method == "GET" and str(r.url.path) == "/api/v1/pods"]
     assert len(lists) == 3
+
+
+# --- transient API failures: retried, within the deadline ------------------------------------------
+
+SNAPSHOT_CM = f"/api/v1/namespaces/{NS}/configmaps/eidos-snapshot"
+
+
+def requests_to(kube: KubeFixture, method: str, path: str) -> int:
+    return sum(1 for r in kube.emulator._requests if r.method == method and str(r.url.path) == path)
+
+
+async def test_the_write_survives_a_503_and_a_dropped_connection(cluster: KubeFixture, tmp_path: Path) -> None:
+    cluster.put({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "eidos-snapshot", "namespace": NS},
+                 "data": {"snapshot.yaml": "old: true\n"}})  # fmt: skip
+    # aiohttp itself resends an idempotent request (GET, PUT) once after a disconnect, so drop twice.
+    cluster.emulator.drop_next("get", "configmaps", namespace=NS, count=2)  # the read of the existing ConfigMap
+    cluster.emulator[f"put {SNAPSHOT_CM}"][:1] << 503  # kmock's DSL: only the first update answers 503
+    code, _, err = await run_agent(tmp_path, "--collectors", "os", "--output", f"cm://{NS}/eidos-snapshot")
+    assert code == 0, err
+    assert written_snapshot(cluster)["kind"] == "Snapshot"
+    assert requests_to(cluster, "GET", SNAPSHOT_CM) == 3 and requests_to(cluster, "PUT", SNAPSHOT_CM) == 2
+    retries = [line for line in err.splitlines() if " WARNING " in line and "retry" in line]
+    assert len(retries) == 2, err
+    assert "get ConfigMap gpu-operator/eidos-snapshot failed (ServerDisconnectedError" in retries[0]
+    assert "update ConfigMap gpu-operator/eidos-snapshot failed (HTTP 503" in retries[1]
+
+
+async def test_a_create_whose_connection_drops_is_retried(cluster: KubeFixture, tmp_path: Path) -> None:
+    cluster.emulator.drop_next("create", "configmaps", namespace=NS)
+    code, _, err = await run_agent(tmp_path, "--collectors", "os", "--output", f"cm://{NS}/eidos-snapshot")
+    assert code == 0, err
+    assert written_snapshot(cluster)["kind"] == "Snapshot"
+    assert "create ConfigMap gpu-operator/eidos-snapshot failed (ServerDisconnectedError" in err
+
+
+async def test_429_waits_as_long_as_retry_after_says(cluster: KubeFixture, tmp_path: Path) -> None:
+    cluster.emulator.fail_next("create", "configmaps", 429, retry_after=1, count=2, message="too many requests")
+    code, _, err = await run_agent(tmp_path, "--collectors", "os", "--output", f"cm://{NS}/eidos-snapshot")
+    assert code == 0, err
+    assert err.count("failed (HTTP 429 Too Many Requests); retry") == 2, err
+    assert "retry 1 in 1.0s" in err and "retry 2 in 1.0s" in err
+    assert written_snapshot(cluster)["kind"] == "Snapshot"
+
+
+async def test_an_unavailable_api_gives_up_at_the_deadline(cluster: KubeFixture, tmp_path: Path) -> None:
+    cluster.emulator.fail_next("create", "configmaps", 503, count=1000)
+    code, _, err = await run_agent(
+        tmp_path, "--collectors", "os", "--output", f"cm://{NS}/eidos-snapshot", "--api-deadline", "2"
+    )
+    assert code == 6, err
+    assert "eidos-agent: Kubernetes API error 503 on create configmaps gpu-operator/eidos-snapshot" in err
+    assert "giving up after" in err
+    assert 2 <= requests_to(cluster, "POST", f"/api/v1/namespaces/{NS}/configmaps") < 50
+    assert cluster.get("configmaps", NS, "eidos-snapshot") is None
+
+
+async def test_invalid_is_not_retried(cluster: KubeFixture, tmp_path: Path) -> None:
+    cluster.emulator.fail_next("create", "configmaps", 422, message="scripted: invalid")
+    code, _, err = await run_agent(tmp_path, "--collectors", "os", "--output", f"cm://{NS}/eidos-snapshot")
+    assert code == 2, err
+    assert "rejected by the API server (422): scripted: invalid" in err and "retry" not in err
+    assert requests_to(cluster, "POST", f"/api/v1/namespaces/{NS}/configmaps") == 1
+
+
+async def test_k8s_collector_retries_and_otherwise_records_partial(cluster: KubeFixture) -> None:
+    from eidos_agent.collectors import k8s
+    from eidos_core.kube.retry import NO_RETRY, RetryPolicy
+
+    cluster.emulator.fail_next("list", "pods", 503)
+    cluster.emulator.drop_next("get", "nodes", count=2)  # twice: aiohttp resends a GET once by itself
+    cluster.emulator.fail_next("list", "clusterpolicies.nvidia.com", 429, retry_after=0)
+    async with cluster.api_client() as api:
+        result = await k8s.collect_k8s(api, NODE, retry=RetryPolicy(deadline=30, base_delay=0.05))
+    assert result.measurement is not None and result.notes == ()
+    assert {s.name for s in result.measurement.subtypes} == {"server", "image", "policy", "node"}
+
+    cluster.emulator.fail_next("list", "pods", 503)
+    async with cluster.api_client() as api:  # no retries: the part is left out with its reason
+        result = await k8s.collect_k8s(api, NODE, retry=NO_RETRY)
+    assert result.measurement is not None
+    assert [n for n in result.notes if n.startswith("image: Kubernetes API error 503")], result.notes
+    assert "image" not in {s.name for s in result.measurement.subtypes}
+
+
+async def test_bad_api_deadline_is_a_usage_error(tmp_path: Path) -> None:
+    code, _, err = await run_agent(tmp_path, "--collectors", "os", "--api-deadline", "soon")
+    assert code == 2 and "'soon' is not a number of seconds >= 0" in err

@@ -112,3 +112,24 @@ async def test_an_unreachable_api_is_unavailable(kube: KubeFixture) -> None:
     await kube.stop()
     with pytest.raises(UnavailableError, match="unreachable"):
         await write_document(f"cm://{NS}/snap", SNAPSHOT, component="snapshot")
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+async def test_a_transient_failure_is_retried(kube: KubeFixture, status: int) -> None:
+    from eidos_core.kube.retry import RetryPolicy, use_policy
+
+    namespace(kube)
+    await write_document(f"cm://{NS}/snap", {"first": 1}, component="snapshot")
+    kube.emulator.fail_next("update", "configmaps", status, retry_after=0 if status == 429 else None)
+    with use_policy(RetryPolicy(deadline=10, base_delay=0.05)):
+        await write_document(f"cm://{NS}/snap", SNAPSHOT, component="snapshot")
+    assert yaml.load(configmap(kube, "snap")["data"]["snapshot.yaml"].encode()) == SNAPSHOT
+
+
+async def test_without_retries_a_transient_failure_is_unavailable(kube: KubeFixture) -> None:
+    from eidos_core.kube.retry import NO_RETRY, use_policy
+
+    namespace(kube)
+    kube.emulator.fail_next("create", "configmaps", 503)
+    with use_policy(NO_RETRY), pytest.raises(UnavailableError, match="Kubernetes API error 503 on create"):
+        await write_document(f"cm://{NS}/snap", SNAPSHOT, component="snapshot")

@@ -139,10 +139,28 @@ DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease"
 # --- errors ---------------------------------------------------------------------------------------
 
 
-def api_error(status: int, message: str, *, reason: str | None = None, details: JSON | None = None) -> Exception:
+@attrs.frozen
+class _ApiError(kmock.KubernetesError):
+    """A kmock error with a ``Retry-After`` header, as kube-apiserver sends with 429 (and some 5xx)."""
+
+    retry_after: int | None = None
+
+
+def api_error(
+    status: int,
+    message: str,
+    *,
+    reason: str | None = None,
+    details: JSON | None = None,
+    retry_after: int | None = None,
+) -> Exception:
     """A kmock error that ``_render_error`` turns into a ``kind: Status`` body."""
-    return kmock.KubernetesError(
-        status=status, reason=reason or _REASONS.get(status, "Unknown"), message=message, details=details
+    return _ApiError(
+        status=status,
+        reason=reason or _REASONS.get(status, "Unknown"),
+        message=message,
+        details=details,
+        retry_after=retry_after,
     )
 
 
@@ -530,6 +548,8 @@ class _Fault:
     message: str | None = None
     remaining: int | None = None  # None: until removed
     in_watch: bool = False  # answer inside the watch stream as an ERROR event instead of an HTTP error
+    retry_after: int | None = None  # seconds, sent as the Retry-After header
+    drop: bool = False  # cut the TCP connection instead of answering (status unused)
 
     def matches(self, verb: str, res: ApiResource, sub: str | None, namespace: str | None) -> bool:
         names = {"*", res.plural, res.qualified} if sub is None else {"*", f"{res.plural}/{sub}"}
@@ -605,7 +625,7 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
 
     Use ``async with KubeApiEmulator() as api:`` (serves on ``api.url``), or the ``kube`` pytest fixture.
     Test-facing controls: ``put_object``/``get_object``/``delete_object``/``list_objects`` (seed and read
-    state directly), ``forbid``/``allow``, ``fail_next``, ``fail_next_watch``, ``expire_watches``,
+    state directly), ``forbid``/``allow``, ``fail_next``, ``drop_next``, ``fail_next_watch``, ``expire_watches``,
     ``compact``, ``drop_watches``, ``send_bookmarks``, ``set_version``, ``add_resource``,
     ``stop``/``start`` (same port).
     """
@@ -782,9 +802,19 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
         namespace: str | None = None,
         reason: str | None = None,
         message: str | None = None,
+        retry_after: int | None = None,
     ) -> None:
-        """Answer the next ``count`` matching requests with an HTTP error Status (e.g. 429, 500, 503)."""
-        self._faults.append(_Fault(verb, self._fault_resource(resource), namespace, status, reason, message, count))
+        """Answer the next ``count`` matching requests with an HTTP error Status (e.g. 429, 500, 503);
+        ``retry_after`` adds that ``Retry-After`` header (seconds), as API Priority and Fairness does on 429."""
+        resource = self._fault_resource(resource)
+        self._faults.append(_Fault(verb, resource, namespace, status, reason, message, count, retry_after=retry_after))
+
+    def drop_next(self, verb: str, resource: str, *, count: int = 1, namespace: str | None = None) -> None:
+        """Cut the TCP connection of the next ``count`` matching requests without answering (an
+        apiserver restarting, a load balancer resetting): the client sees the server disconnect.
+        The request is not carried out."""
+        resource = self._fault_resource(resource)
+        self._faults.append(_Fault(verb, resource, namespace, 0, remaining=count, drop=True))
 
     def fail_next_watch(
         self, status: int = 410, resource: str = "*", *, count: int = 1, message: str | None = None
@@ -840,7 +870,8 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
             watch.ending = how
             watch.wake.set()
 
-    def _check_faults(self, verb: str, res: ApiResource, sub: str | None, ns: str | None, name: str | None) -> None:
+    def _check_faults(self, verb: str, res: ApiResource, sub: str | None, ns: str | None, name: str | None) -> bool:
+        """Raise the scripted error for this request, if any; True: drop the connection instead."""
         for fault in self._faults:
             if fault.in_watch or not fault.matches(verb, res, sub, ns):
                 continue
@@ -848,10 +879,14 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     self._faults.remove(fault)
+            if fault.drop:
+                return True
             if fault.status == 403 and fault.message is None:
                 raise self._forbidden(verb, res, sub, ns, name)
             message = fault.message or f"scripted {fault.status} for {verb} {res.qualified}"
-            raise api_error(fault.status, message, reason=fault.reason, details=_details(res, name))
+            details = _details(res, name)
+            raise api_error(fault.status, message, reason=fault.reason, details=details, retry_after=fault.retry_after)
+        return False
 
     def _take_watch_fault(self, res: ApiResource, ns: str | None) -> _Fault | None:
         for fault in self._faults:
@@ -1385,7 +1420,10 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
 
     async def _render_error(self, exc: Exception) -> aiohttp.web.StreamResponse:
         code, body = _status_body(exc)
-        return _json_response(body, code)
+        response = _json_response(body, code)
+        if isinstance(exc, _ApiError) and exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     async def _serve(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
         raw = request._raw_request
@@ -1417,7 +1455,10 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
             raise api_error(405, f"the server does not allow this method on the requested resource ({method})")
         if res.namespaced and ns is None and verb not in ("list", "watch"):
             raise api_error(404, "the server could not find the requested resource")
-        self._check_faults(verb, res, sub, ns, name)
+        if self._check_faults(verb, res, sub, ns, name):
+            if raw.transport is not None:
+                raw.transport.abort()  # no answer at all: the client sees the server disconnect
+            return aiohttp.web.Response(status=503)  # never sent
 
         dry_run = params.get("dryRun") == "All"
         if verb in ("list", "watch", "deletecollection"):

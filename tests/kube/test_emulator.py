@@ -330,6 +330,35 @@ async def test_fail_next_is_one_shot(v1: Any, kube: KubeFixture) -> None:
     await v1.list_namespaced_config_map(NS)
 
 
+async def test_fail_next_with_retry_after(v1: Any, kube: KubeFixture) -> None:
+    kube.emulator.fail_next("get", "configmaps", 429, retry_after=3, message="too many requests, please try again")
+    with pytest.raises(ApiException) as exc:
+        await v1.read_namespaced_config_map("a", NS)
+    assert (exc.value.status, status_of(exc)["reason"]) == (429, "TooManyRequests")
+    assert exc.value.headers is not None and exc.value.headers["Retry-After"] == "3"
+    with pytest.raises(ApiException) as exc:  # one-shot: the next get is served (and finds nothing)
+        await v1.read_namespaced_config_map("a", NS)
+    assert exc.value.status == 404 and "Retry-After" not in (exc.value.headers or {})
+
+
+async def test_drop_next_cuts_the_connection_without_acting(v1: Any, kube: KubeFixture) -> None:
+    kube.emulator.drop_next("create", "configmaps")
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await v1.create_namespaced_config_map(NS, configmap("a"))
+    assert kube.get("configmaps", NS, "a") is None, "a dropped request is not carried out"
+    await v1.create_namespaced_config_map(NS, configmap("a"))  # one-shot, and the client recovers
+    assert kube.get("configmaps", NS, "a") is not None
+
+
+async def test_kmock_slice_scripts_only_the_first_matching_request(v1: Any, kube: KubeFixture) -> None:
+    kube.put(configmap("a", {"k": "v"}, namespace=NS))
+    kube.emulator[f"get /api/v1/namespaces/{NS}/configmaps/a"][:1] << 503
+    with pytest.raises(ApiException) as exc:
+        await v1.read_namespaced_config_map("a", NS)
+    assert exc.value.status == 503
+    assert (await v1.read_namespaced_config_map("a", NS)).data == {"k": "v"}
+
+
 async def test_kmock_reactions_override_the_emulator(api: Any, kube: KubeFixture) -> None:
     kube.emulator["get /healthz"] << b"scripted"
     assert await api.call_api("/healthz", "GET", response_types_map={200: "str"}, _return_http_data_only=True) == (

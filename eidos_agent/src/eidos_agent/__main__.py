@@ -21,12 +21,26 @@ from eidos_agent.snapshotter import assemble, collect_all, status_of
 from eidos_core import __version__
 from eidos_core.errors import EidosError
 from eidos_core.io.documents import write_document
+from eidos_core.kube.retry import RetryPolicy, use_policy
 from eidos_core.snapshot.model import snapshot_to_document
 
 log = logging.getLogger("eidos_agent")
 
 COLLECTORS = NAMES
 DEFAULT_NAMESPACE = "gpu-operator"
+# The Job runs once (backoffLimit: 0), so an API hiccup must not lose the snapshot; but the CLI that
+# deployed it waits 5 minutes: collectors (120 s) plus one deadline for the write stay within that.
+DEFAULT_API_DEADLINE = 90.0
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):  # also refuses NaN
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds >= 0")
+    return seconds
 
 
 def _csv(value: str) -> tuple[str, ...]:
@@ -70,6 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--timeout", type=float, default=120.0, help="seconds each collector may take (default 120)")
     p.add_argument("--gpu-timeout", type=float, default=10.0, help="seconds nvidia-smi may take (default 10)")
+    p.add_argument(
+        "--api-deadline",
+        type=_seconds,
+        default=env.get("EIDOS_API_DEADLINE") or str(DEFAULT_API_DEADLINE),
+        help="seconds to keep retrying transient Kubernetes API failures (429, 5xx, dropped connections, "
+        f"timeouts), for the K8s collector and again for the write (env EIDOS_API_DEADLINE; default "
+        f"{DEFAULT_API_DEADLINE:g}; 0: no retries)",
+    )
     p.add_argument("--format", choices=("yaml", "json"), default="yaml", help="document format (default yaml)")
     p.add_argument("--kubeconfig", default=None, help="kubeconfig file (default: in-cluster, else $KUBECONFIG)")
     p.add_argument("--version", action="version", version=f"eidos-agent {__version__}")
@@ -77,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def run(args: argparse.Namespace) -> int:
+    with use_policy(RetryPolicy(deadline=args.api_deadline)):
+        return await _run(args)
+
+
+async def _run(args: argparse.Namespace) -> int:
     collectors = build_collectors(
         args.collectors,
         node_name=args.node_name,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from kubernetes_asyncio import client
@@ -18,6 +19,7 @@ from eidos_agent.collectors.base import CollectorResult
 from eidos_core.errors import EidosError
 from eidos_core.kube.client import api_client, raw_json
 from eidos_core.kube.errors import api_errors
+from eidos_core.kube.retry import Retrier, RetryPolicy
 from eidos_core.snapshot.model import Measurement, Reading, Subtype
 
 GPU_OPERATOR_NAMESPACE = "gpu-operator"
@@ -114,13 +116,20 @@ def node_readings(node: Mapping[str, Any]) -> dict[str, Reading]:
     return out
 
 
-async def collect_k8s(api: Any, node_name: str, *, page_size: int = POD_PAGE) -> CollectorResult:
-    """Read the cluster through ``api`` (a kubernetes_asyncio ApiClient)."""
+async def collect_k8s(
+    api: Any, node_name: str, *, page_size: int = POD_PAGE, retry: RetryPolicy | None = None
+) -> CollectorResult:
+    """Read the cluster through ``api`` (a kubernetes_asyncio ApiClient).
+
+    Transient API failures are retried under one deadline for the whole collector (``retry``, else
+    the current policy); a part that still fails is left out with a note (``partial: …``).
+    """
     notes: list[str] = []
     subtypes: list[Subtype] = []
+    retrier = Retrier(retry)
 
     async with api_errors(verb="get", resource="version"):
-        version = await raw_json(client.VersionApi(api).get_code(_preload_content=False))
+        version = await retrier.call("get /version", partial(_json_call, client.VersionApi(api).get_code))
     subtypes.append(
         Subtype(
             "server",
@@ -139,13 +148,10 @@ async def collect_k8s(api: Any, node_name: str, *, page_size: int = POD_PAGE) ->
         paging: dict[str, Any] = {}
         while True:  # in pages: a large cluster's pod list would not fit a small agent's memory
             async with api_errors(verb="list", resource="pods"):
-                page = await raw_json(
-                    v1.list_pod_for_all_namespaces(
-                        field_selector="status.phase=Running",
-                        limit=page_size,
-                        _preload_content=False,
-                        **paging,
-                    )
+                page = await retrier.call(
+                    "list pods",
+                    partial(_json_call, v1.list_pod_for_all_namespaces,
+                            field_selector="status.phase=Running", limit=page_size, **paging),
                 )  # fmt: skip
             images.update(image_readings(page.get("items") or []))
             token = (page.get("metadata") or {}).get("continue") or ""
@@ -158,7 +164,9 @@ async def collect_k8s(api: Any, node_name: str, *, page_size: int = POD_PAGE) ->
 
     try:
         async with api_errors(verb="list", resource="clusterpolicies.nvidia.com"):
-            policies = await client.CustomObjectsApi(api).list_cluster_custom_object(*POLICY)
+            policies = await retrier.call(
+                "list clusterpolicies", partial(client.CustomObjectsApi(api).list_cluster_custom_object, *POLICY)
+            )
         data: dict[str, Reading] = {}
         for item in policies.get("items") or []:
             if isinstance(item.get("spec"), Mapping):
@@ -175,11 +183,16 @@ async def collect_k8s(api: Any, node_name: str, *, page_size: int = POD_PAGE) ->
     else:
         try:
             async with api_errors(verb="get", resource="nodes", name=node_name):
-                node = await raw_json(v1.read_node(node_name, _preload_content=False))
+                node = await retrier.call(f"get node {node_name}", partial(_json_call, v1.read_node, node_name))
             subtypes.append(Subtype("node", node_readings(node)))
         except EidosError as exc:
             notes.append(f"node: {exc.message}")
     return CollectorResult("k8s", Measurement("K8s", tuple(subtypes)), notes=tuple(notes))
+
+
+async def _json_call(method: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
+    """``method(*args, **kwargs)`` read as raw JSON (see ``raw_json``): a fresh request per call, to retry."""
+    return await raw_json(method(*args, _preload_content=False, **kwargs))
 
 
 class K8sCollector:
