@@ -15,6 +15,9 @@ from eidos_core.snapshot.model import Measurement
 
 # Enough for nvidia-smi -q -x on a large node (about 25 KiB per GPU); more means something is wrong.
 MAX_COMMAND_OUTPUT = 32 * 1024 * 1024
+# stderr is only quoted in reasons: its head is plenty.
+MAX_STDERR = 64 * 1024
+_CHUNK = 64 * 1024
 # Longest piece of a tool's output quoted in a reason: one readable line, not a dump.
 _REASON_LENGTH = 300
 
@@ -78,9 +81,12 @@ async def run_command(
     """Run ``argv`` (no shell) and return its exit status and output.
 
     Raises ``CommandError`` when it cannot be started, runs past ``time_limit`` seconds or writes more
-    than ``max_output`` bytes. A non-zero exit status is returned, not raised: what it means is the
-    caller's business. The child gets its own session so that a timeout kills it together with
-    anything it started (a wrapper script's ``sleep`` would otherwise keep the pipes open).
+    than ``max_output`` bytes to stdout. Output is read as it comes and the child is killed as soon as
+    it passes the limit, so a tool that prints without end costs at most ``max_output`` of memory
+    (stderr, only ever quoted in a reason, keeps its first ``MAX_STDERR`` bytes). A non-zero exit
+    status is returned, not raised: what it means is the caller's business. The child gets its own
+    session so that a timeout kills it together with anything it started (a wrapper script's
+    ``sleep`` would otherwise keep the pipes open).
     """
     tool = os.path.basename(argv[0])
     try:
@@ -94,19 +100,50 @@ async def run_command(
         )
     except OSError as exc:  # missing, not executable, bad interpreter line
         raise CommandError(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
+    assert proc.stdout is not None and proc.stderr is not None
+    stderr_task = asyncio.create_task(_read_head(proc.stderr, MAX_STDERR))
     try:
         async with asyncio.timeout(time_limit):
-            stdout, stderr = await proc.communicate()
+            stdout = await _read_at_most(proc.stdout, max_output)
+            stderr = await stderr_task
+            await proc.wait()
+    except _TooMuchOutput:
+        await _kill(proc)
+        raise CommandError(f"{tool} wrote more than {max_output} bytes; stopped it") from None
     except TimeoutError:
         await _kill(proc)
         raise CommandError(f"{tool} did not finish within {time_limit:g} s") from None
     except BaseException:  # cancelled: never leave the child behind
         await _kill(proc)
         raise
-    if len(stdout) > max_output:
-        raise CommandError(f"{tool} wrote more than {max_output} bytes")
-    assert proc.returncode is not None  # communicate() waited for it
+    finally:
+        stderr_task.cancel()
+    assert proc.returncode is not None  # wait() waited for it
     return CommandOutput(proc.returncode, stdout, stderr)
+
+
+class _TooMuchOutput(Exception):
+    pass
+
+
+async def _read_at_most(stream: asyncio.StreamReader, limit: int) -> bytes:
+    """Everything until EOF, or ``_TooMuchOutput`` as soon as it passes ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await stream.read(_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise _TooMuchOutput
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _read_head(stream: asyncio.StreamReader, limit: int) -> bytes:
+    """The first ``limit`` bytes; the rest is read and dropped so the child never blocks on a full pipe."""
+    head = bytearray()
+    while chunk := await stream.read(_CHUNK):
+        head += chunk[: max(0, limit - len(head))]
+    return bytes(head)
 
 
 async def _kill(proc: asyncio.subprocess.Process) -> None:
