@@ -67,13 +67,6 @@ async def read_document(uri: str, *, kubeconfig: str | None = None, raw: bool = 
         raise InvalidRequestError(f"{loc}: the table format is for reading by people; use yaml or json")
     if not data.strip():
         raise InvalidRequestError(f"{loc}: empty document")
-    if not raw and data.lstrip()[:1] in (b"{", b"["):
-        # JSON proper first: faster for large snapshots, and exact for what YAML treats
-        # differently (surrogate-pair escapes). Anything else gets YAML's located errors.
-        try:
-            return json.loads(data)
-        except ValueError:
-            pass
     return yaml.load(data, source=str(loc), raw=raw)
 
 
