@@ -22,6 +22,9 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+# eidos_http_client_errors{reason}: a client that went away mid-request, a body that cannot be
+# read (bad encoding, bad chunking), malformed HTTP, headers slower than READ_TIMEOUT.
+CLIENT_FAULT_REASONS = ("disconnected", "bad_body", "malformed_http", "slow_headers")
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -119,6 +122,20 @@ class Metrics:
         self.reloads = Counter("eidos_recipe_reload", "Recipe data sets loaded (the first load included).", registry=r)
         self.reload_errors = Counter(
             "eidos_recipe_reload_errors", "Recipe data updates rejected (last good data kept).", registry=r
+        )
+        self.task_restarts = Counter(
+            "eidos_background_task_restarts", "Background tasks restarted after a crash.", ("task",), registry=r
+        )
+        # Client faults (hang-ups, unreadable bodies, malformed HTTP, slow headers): 4xx, never 500.
+        # The label set is fixed, so no client can grow it.
+        self.client_errors = Counter(
+            "eidos_http_client_errors", "Requests refused or abandoned because of the client, by reason.",
+            ("reason",), registry=r,
+        )  # fmt: skip
+        for reason in CLIENT_FAULT_REASONS:
+            self.client_errors.labels(reason)
+        self.shutdown_cut = Counter(
+            "eidos_shutdown_cut_requests", "Requests still running at SHUTDOWN_TIMEOUT, cut off.", registry=r
         )
         self.store_info = Gauge(
             "eidos_recipe_store_info", "The recipe data being served (value 1).", ("version", "source"), registry=r

@@ -19,12 +19,14 @@ import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http import HttpProcessingError
 from multidict import istr
 
 from eidos_core.errors import EidosError
+from eidosd.connection import mark_request_started
 from eidosd.deadline import Deadlines
 from eidosd.errors import error_response, from_eidos_error, from_http_exception
-from eidosd.logs import request_id_var
+from eidosd.logs import RateLimitedWarnings, request_id_var
 from eidosd.metrics import Metrics
 from eidosd.ratelimit import RateLimiter
 
@@ -38,6 +40,9 @@ X_LIMIT = istr("X-RateLimit-Limit")
 X_REMAINING = istr("X-RateLimit-Remaining")
 X_RESET = istr("X-RateLimit-Reset")
 UNMATCHED = "unmatched"
+# Recorded (metrics, access log) for a request whose client hung up before its response:
+# nginx's "client closed request". Nothing is sent; it must not look like a server error.
+CLIENT_CLOSED = 499
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -59,24 +64,53 @@ class RequestIds:
 
 
 class InFlight:
-    """Counts requests being handled, so shutdown can wait for them."""
+    """The requests being handled, so shutdown can wait for them and cut the stragglers."""
 
     def __init__(self) -> None:
-        self.count = 0
+        self._tasks: set[asyncio.Task[object]] = set()
+        self._cut: set[asyncio.Task[object]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
 
-    def enter(self) -> None:
-        self.count += 1
+    @property
+    def count(self) -> int:
+        return len(self._tasks)
+
+    def enter(self, task: asyncio.Task[object]) -> None:
+        self._tasks.add(task)
         self._idle.clear()
 
-    def leave(self) -> None:
-        self.count -= 1
-        if self.count == 0:
+    def leave(self, task: asyncio.Task[object]) -> None:
+        self._tasks.discard(task)
+        self._cut.discard(task)
+        if not self._tasks:
             self._idle.set()
 
     async def wait_idle(self) -> None:
         await self._idle.wait()
+
+    def cut(self) -> int:
+        """Cancel every running request (shutdown timeout); each answers 503. Returns how many."""
+        for task in self._tasks - self._cut:
+            self._cut.add(task)
+            task.cancel()
+        return len(self._cut)
+
+    def was_cut(self, task: asyncio.Task[object]) -> bool:
+        return task in self._cut
+
+
+class ClientFaults:
+    """Client faults: counted by reason (a fixed label set) and logged as one rate-limited
+    WARNING line per reason, never as an error with a traceback (no alert fires for them)."""
+
+    def __init__(self, metrics: Metrics, interval: float = 10.0) -> None:
+        self._counter = metrics.client_errors
+        self._log = RateLimitedWarnings(log, interval)
+
+    def record(self, reason: str, detail: str, **extra: object) -> None:
+        self._counter.labels(reason).inc()
+        self._log.warning(reason, f"client fault: {reason}: {detail}", reason=reason, **extra)
 
 
 class Pipeline:
@@ -86,6 +120,7 @@ class Pipeline:
         self.in_flight = in_flight
         self.deadlines = deadlines
         self.ids = RequestIds()
+        self.faults = ClientFaults(metrics)
 
     def wrap(self, handler: Handler, route: str | None, method: str | None = None) -> Handler:
         """``handler`` with the pipeline around it. ``route`` and ``method`` are its metrics
@@ -102,6 +137,7 @@ class Pipeline:
         next_id = self.ids.next
         current_task = asyncio.current_task
         perf_counter = time.perf_counter
+        faults = self.faults
 
         async def pipeline(request: web.Request) -> web.StreamResponse:
             started = perf_counter()
@@ -111,9 +147,11 @@ class Pipeline:
             token = request_id_var.set(rid)
             task = current_task()
             assert task is not None
-            in_flight.enter()
+            in_flight.enter(task)
             stats.in_flight += 1
+            mark_request_started(request.transport)  # the header block is in (READ_TIMEOUT)
             response: web.StreamResponse
+            recorded = 0  # status for metrics and the access log when not the response's
             try:
                 allowed, remaining, reset, retry_after = try_acquire()
                 if not allowed:
@@ -128,16 +166,41 @@ class Pipeline:
                     try:
                         response = await handler(request)
                     except asyncio.CancelledError:
-                        if not deadlines.finish(task):
+                        if deadlines.finish(task):
+                            task.uncancel()
+                            response = error_response(
+                                504, "TIMEOUT", f"request took longer than {deadlines.seconds:g}s", rid, retryable=True
+                            )
+                        elif in_flight.was_cut(task):
+                            task.uncancel()
+                            response = error_response(
+                                503, "SHUTTING_DOWN", "the server is shutting down; retry", rid, retryable=True
+                            )
+                        else:
                             raise
-                        task.uncancel()
-                        response = error_response(
-                            504, "TIMEOUT", f"request took longer than {deadlines.seconds:g}s", rid, retryable=True
-                        )
                     except web.HTTPException as exc:
                         response = from_http_exception(exc, request, rid)
                     except EidosError as exc:
                         response = from_eidos_error(exc, rid)
+                    except (web.RequestPayloadError, HttpProcessingError) as exc:
+                        # The body cannot be read: bad Content-Encoding data, bad chunking.
+                        faults.record("bad_body", str(exc).replace("\n", " "), path=request.path)
+                        response = error_response(
+                            400, "INVALID_REQUEST", "request body could not be read", rid, retryable=False,
+                            details={"reason": getattr(exc, "message", None) or str(exc)},
+                        )  # fmt: skip
+                    except ConnectionError as exc:
+                        transport = request.transport
+                        if transport is not None and not transport.is_closing():
+                            log.exception("unhandled error", extra={"path": request.path, "method": request.method})
+                            response = error_response(500, "INTERNAL", "internal server error", rid, retryable=True)
+                        else:
+                            # The client hung up (e.g. mid-body): nobody to answer.
+                            faults.record("disconnected", str(exc) or type(exc).__name__, path=request.path)
+                            response = error_response(
+                                400, "CLIENT_DISCONNECTED", "the client closed the connection", rid, retryable=False
+                            )
+                            recorded = CLIENT_CLOSED
                     except Exception:
                         log.exception("unhandled error", extra={"path": request.path, "method": request.method})
                         response = error_response(500, "INTERNAL", "internal server error", rid, retryable=True)
@@ -149,9 +212,9 @@ class Pipeline:
             finally:
                 deadlines.finish(task)
                 stats.in_flight -= 1
-                in_flight.leave()
+                in_flight.leave(task)
                 request_id_var.reset(token)
-            status = response.status
+            status = recorded or response.status
             elapsed = perf_counter() - started
             if bound is not None:
                 bound.observe(status, elapsed)

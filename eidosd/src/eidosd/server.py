@@ -1,9 +1,25 @@
-"""Running the app: listen, and on SIGTERM/SIGINT drain gracefully.
+"""Running the app: listen, bound slow request headers, and on SIGTERM/SIGINT drain so that
+nothing already sent to us is lost (design.md §3.13).
 
-Order on a signal: /ready turns 503 at once; keep serving for SHUTDOWN_DELAY (endpoints are
-being removed); stop listening; wait (at most SHUTDOWN_TIMEOUT) for every accepted request —
-including one whose body is still arriving — to finish; then clean up. aiohttp's own
-shutdown would cut request bodies that arrive after it starts, hence this order.
+Order on a signal:
+
+1. ``/ready`` turns 503 and every response from now on carries ``Connection: close``, so
+   keep-alive clients reconnect (to other replicas once the endpoints update) instead of
+   reusing a connection that is about to go away.
+2. New connections are still accepted for SHUTDOWN_DELAY (endpoints are being removed).
+3. The listener closes. Connections the kernel completed but nobody accepted yet are
+   accepted first and served, so no client whose ``connect()`` succeeded is reset; the
+   "listener closed" log line carries the monotonic time after which any connection still
+   refused was only completed later (what the rolling-update test compares against).
+4. Every request already received is finished, including one whose body is still arriving
+   (aiohttp's own shutdown stops reading, hence this order), at most until SHUTDOWN_TIMEOUT
+   after the listener closed; requests still running then are cut off (answered 503),
+   counted in ``eidos_shutdown_cut_requests`` and logged.
+5. aiohttp closes the now idle connections and the app is cleaned up.
+
+Only public APIs: the listening socket is ours (``loop.create_server(sock=...)`` with
+aiohttp's ``web.Server`` as the protocol factory, its documented low-level use), wrapped per
+connection by :class:`eidosd.connection.Connection` for the header deadline.
 """
 
 from __future__ import annotations
@@ -11,12 +27,62 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
+import time
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
-from eidosd.keys import IN_FLIGHT, LIFECYCLE, SETTINGS
+from eidosd.connection import Connection, HeaderTimeouts, mark_response_started
+from eidosd.keys import IN_FLIGHT, LIFECYCLE, METRICS, PIPELINE, SETTINGS
+from eidosd.logs import ClientFaultFilter
 
 log = logging.getLogger("eidosd")
+
+BACKLOG = 1024
+# After the listener closes: time for bytes already in the sockets' receive buffers (requests
+# written before the close) to be read and their handlers to start, before idleness counts.
+SETTLE_SECONDS = 0.1
+# aiohttp's own shutdown waits this long for a handler that started after the drain found
+# every request finished (a request that arrived in the last instant); normally none.
+STRAGGLER_SECONDS = 2.0
+# How long requests cut at SHUTDOWN_TIMEOUT get to write their 503.
+CUT_ANSWER_SECONDS = 1.0
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket (ours, so the drain can accept what the kernel already queued)."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[
+        0
+    ]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(BACKLOG)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def close_listener(listener: asyncio.Server, sock: socket.socket) -> tuple[list[socket.socket], float]:
+    """Accept what the kernel has queued, then close. Synchronous: nothing runs in between.
+
+    Returns the accepted sockets and the monotonic time of the last (empty) accept: a
+    connection the close resets completed its handshake after that moment, so its request
+    was written after it too.
+    """
+    accepted: list[socket.socket] = []
+    while True:
+        closed_at = time.monotonic()
+        try:
+            conn, _ = sock.accept()
+        except (BlockingIOError, InterruptedError):
+            break
+        accepted.append(conn)
+    listener.close()
+    return accepted, closed_at
 
 
 async def serve(app: web.Application, stop: asyncio.Event | None = None) -> None:
@@ -25,31 +91,81 @@ async def serve(app: web.Application, stop: asyncio.Event | None = None) -> None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    lifecycle = app[LIFECYCLE]
+    faults = app[PIPELINE].faults
+
+    async def on_response_prepare(request: web.Request, response: web.StreamResponse) -> None:
+        mark_response_started(request.transport)
+        if lifecycle.draining:
+            response.force_close()  # aiohttp closes the connection after this response
+            response.headers[hdrs.CONNECTION] = "close"  # headers were prepared before this hook
+
+    app.on_response_prepare.append(on_response_prepare)
+
+    def slow_headers(conn: Connection) -> None:
+        peer = conn.transport.get_extra_info("peername") if conn.transport else None
+        faults.record(
+            "slow_headers",
+            f"request headers not received within {settings.read_timeout:g}s",
+            remote=str(peer[0]) if peer else None,
+        )
+
+    sock = listen(settings.host, settings.port)
     runner = web.AppRunner(
         app,
         handle_signals=False,
         access_log=None,
         keepalive_timeout=settings.idle_timeout,
-        shutdown_timeout=settings.shutdown_timeout,
+        shutdown_timeout=min(settings.shutdown_timeout, STRAGGLER_SECONDS),
     )
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
-    await site.start()
-    log.info("listening", extra={"host": settings.host, "port": settings.port})
-    await stop.wait()
-
-    app[LIFECYCLE].draining = True
-    log.info("shutting down: not ready; serving for %gs more", settings.shutdown_delay)
-    if settings.shutdown_delay:
-        await asyncio.sleep(settings.shutdown_delay)
-    server = site._server  # stop accepting; open connections keep working
-    if server is not None:
-        server.close()
-    in_flight = app[IN_FLIGHT]
     try:
-        async with asyncio.timeout(settings.shutdown_timeout):
-            await in_flight.wait_idle()
-    except TimeoutError:
-        log.warning("shutdown timeout: %d requests still running are cut off", in_flight.count)
-    await runner.cleanup()
+        await runner.setup()
+    except BaseException:
+        sock.close()
+        raise
+    assert runner.server is not None
+    headers = HeaderTimeouts(settings.read_timeout, slow_headers)
+    factory = headers.factory(runner.server)
+    listener = await loop.create_server(factory, sock=sock, backlog=BACKLOG)
+    uninstall_filter = ClientFaultFilter(faults.record).install(logging.getLogger("aiohttp.server"))
+    watcher = asyncio.create_task(headers.watch(), name="header-timeouts")
+    log.info("listening", extra={"host": settings.host, "port": settings.port})
+    try:
+        await stop.wait()
+        lifecycle.draining = True
+        log.info("shutting down: not ready; serving for %gs more", settings.shutdown_delay)
+        if settings.shutdown_delay:
+            await asyncio.sleep(settings.shutdown_delay)
+
+        accepted, closed_at = close_listener(listener, sock)
+        deadline = loop.time() + settings.shutdown_timeout
+        for conn in accepted:
+            await loop.connect_accepted_socket(factory, conn)
+        log.info(
+            "listener closed",
+            extra={"monotonic": closed_at, "accepted_at_close": len(accepted), "connections": len(headers.connections)},
+        )
+        await asyncio.sleep(SETTLE_SECONDS)
+        in_flight = app[IN_FLIGHT]
+        try:
+            async with asyncio.timeout_at(deadline):
+                await in_flight.wait_idle()
+        except TimeoutError:
+            cut = in_flight.cut()
+            app[METRICS].shutdown_cut.inc(cut)
+            log.warning(
+                "shutdown timeout: %d requests still running after %gs are cut off (503)",
+                cut,
+                settings.shutdown_timeout,
+                extra={"cut": cut},
+            )
+            try:
+                async with asyncio.timeout(CUT_ANSWER_SECONDS):
+                    await in_flight.wait_idle()
+            except TimeoutError:
+                pass
+    finally:
+        watcher.cancel()
+        await runner.cleanup()  # closes idle connections, waits for stragglers, app cleanup
+        uninstall_filter()
     log.info("stopped")

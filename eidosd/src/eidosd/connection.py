@@ -1,0 +1,148 @@
+"""Per-connection bookkeeping that aiohttp does not offer: a bound on how long a request's
+header block may take to arrive (READ_TIMEOUT).
+
+aiohttp 3.14 bounds an idle connection by its keep-alive timeout only, and that timer also
+covers a client dribbling its request line and headers byte by byte (slowloris). It has no
+hook for "the first byte of a request arrived". So each connection's protocol is wrapped in
+:class:`Connection`, a plain asyncio protocol that forwards every callback to aiohttp's
+``RequestHandler`` and notes when request bytes start arriving while no request is being
+handled. The request pipeline marks a request as dispatched (``request_started``) and every
+response marks the connection idle again (``response_started``); :class:`HeaderTimeouts`
+sweeps the open connections a few times per READ_TIMEOUT and answers 408 to those whose
+header block is overdue. Everything used is public asyncio API (protocol callbacks,
+``transport.get_protocol()``); aiohttp's ``web.Server`` is the documented protocol factory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+
+from eidosd.errors import JSON, timestamp
+
+
+def header_timeout_response(seconds: float) -> bytes:
+    """The 408 a connection cut for slow headers receives before it is closed (no request id
+    exists yet: the headers never arrived)."""
+    body = json.dumps(
+        {
+            "code": "REQUEST_TIMEOUT",
+            "message": f"request headers not received within {seconds:g}s",
+            "requestId": "",
+            "timestamp": timestamp(),
+            "retryable": True,
+        }
+    ).encode()
+    head = (
+        "HTTP/1.1 408 Request Timeout\r\n"
+        f"Content-Type: {JSON}\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+class Connection(asyncio.Protocol):
+    """aiohttp's protocol for one connection, with the time its pending request began."""
+
+    __slots__ = ("_inner", "_loop", "_registry", "busy", "started", "transport")
+
+    def __init__(self, inner: asyncio.Protocol, registry: set[Connection], loop: asyncio.AbstractEventLoop) -> None:
+        self._inner = inner
+        self._registry = registry
+        self._loop = loop
+        self.transport: asyncio.Transport | None = None
+        # loop time of the first byte of a request whose handler has not started; None if none
+        self.started: float | None = None
+        # a handler is running for this connection (its body may still be arriving)
+        self.busy = False
+
+    def request_started(self) -> None:
+        self.busy = True
+        self.started = None
+
+    def response_started(self) -> None:
+        self.busy = False
+        self.started = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self._registry.add(self)
+        self._inner.connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._registry.discard(self)
+        self.transport = None
+        self._inner.connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self.started is None and not self.busy:
+            self.started = self._loop.time()
+        self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received()
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
+
+
+def mark_request_started(transport: asyncio.BaseTransport | None) -> None:
+    """Called by the request pipeline once a request's headers are in and its handler runs."""
+    if transport is not None:
+        protocol = transport.get_protocol()
+        if type(protocol) is Connection:
+            protocol.request_started()
+
+
+def mark_response_started(transport: asyncio.BaseTransport | None) -> None:
+    if transport is not None:
+        protocol = transport.get_protocol()
+        if type(protocol) is Connection:
+            protocol.response_started()
+
+
+class HeaderTimeouts:
+    """The open connections, and the sweep that cuts those whose header block is overdue."""
+
+    def __init__(self, seconds: float, on_cut: Callable[[Connection], None]) -> None:
+        self.seconds = seconds
+        self.connections: set[Connection] = set()
+        self._on_cut = on_cut
+        # A connection is cut between 1 and 1.25 times READ_TIMEOUT after its first byte.
+        self.tick = min(1.0, seconds / 4)
+
+    def factory(self, make_inner: Callable[[], asyncio.Protocol]) -> Callable[[], Connection]:
+        loop = asyncio.get_running_loop()
+
+        def make() -> Connection:
+            return Connection(make_inner(), self.connections, loop)
+
+        return make
+
+    def sweep(self, now: float) -> int:
+        cut = 0
+        limit = now - self.seconds
+        for conn in list(self.connections):
+            started = conn.started
+            if started is None or conn.busy or started > limit or conn.transport is None:
+                continue
+            transport = conn.transport
+            conn.started = None
+            if not transport.is_closing():
+                transport.write(header_timeout_response(self.seconds))
+                transport.close()  # flushes the 408 first
+            self._on_cut(conn)
+            cut += 1
+        return cut
+
+    async def watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.tick)
+            self.sweep(loop.time())
