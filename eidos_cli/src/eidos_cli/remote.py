@@ -6,6 +6,7 @@ matching :class:`EidosError`, so the exit code is the same as for a local failur
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aiohttp
@@ -33,6 +34,10 @@ _BY_STATUS: dict[int, type[EidosError]] = {
 }
 TOTAL_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 5.0
+# A recipe is a few KiB, an error envelope less; far more is a misbehaving server (or not eidosd),
+# refused while reading rather than after buffering whatever it sends for 30 s.
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+_CHUNK = 64 * 1024
 
 
 async def fetch_recipe(server: str, criteria: Criteria) -> Any:
@@ -45,9 +50,10 @@ async def fetch_recipe(server: str, criteria: Criteria) -> Any:
             aiohttp.ClientSession(timeout=timeout, headers=headers) as http,
             http.post(url, json=body) as resp,
         ):
+            answer = await _read_capped(resp, url)
             try:
-                doc = await resp.json(content_type=None)
-            except ValueError:
+                doc = json.loads(answer)
+            except (ValueError, RecursionError):  # not JSON, or nested deeper than any envelope: not eidosd
                 doc = None
             if resp.status == 200 and isinstance(doc, dict):
                 return doc
@@ -58,3 +64,16 @@ async def fetch_recipe(server: str, criteria: Criteria) -> Any:
         raise TimeoutExceededError(f"{url}: no answer within {TOTAL_TIMEOUT:g}s") from None
     except aiohttp.ClientError as exc:
         raise UnavailableError(f"{url}: {exc}") from None
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, url: str) -> bytes:
+    """The body, read in chunks; more than ``MAX_RESPONSE_BYTES`` is an error, not a bigger buffer."""
+    too_big = UnavailableError(f"{url}: the response is larger than {MAX_RESPONSE_BYTES} bytes; is this eidosd?")
+    if (resp.content_length or 0) > MAX_RESPONSE_BYTES:
+        raise too_big
+    body = bytearray()
+    while chunk := await resp.content.read(_CHUNK):
+        body += chunk
+        if len(body) > MAX_RESPONSE_BYTES:
+            raise too_big
+    return bytes(body)
