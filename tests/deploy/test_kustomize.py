@@ -402,10 +402,13 @@ def _by_kind_name(objs: list[Obj]) -> dict[tuple[str, str], Obj]:
     return {(o["kind"], o["metadata"]["name"]): o for o in objs}
 
 
-@pytest.mark.parametrize(("directory", "host"), [("agent", False), ("agent/host", True)])
-def test_agent_objects_equal_what_the_cli_deploys(directory: str, host: bool) -> None:
+@pytest.mark.parametrize(
+    ("directory", "host", "all_gpus"),
+    [("agent", False, False), ("agent/host", True, False), ("agent/all-gpus", False, True)],
+)
+def test_agent_objects_equal_what_the_cli_deploys(directory: str, host: bool, all_gpus: bool) -> None:
     rendered = _by_kind_name(render(K8S / directory))
-    opts = AgentOptions(namespace=AGENT_NAMESPACE, output=AGENT_OUTPUT, host=host)
+    opts = AgentOptions(namespace=AGENT_NAMESPACE, output=AGENT_OUTPUT, host=host, all_gpus=all_gpus)
     expected = _by_kind_name([*rbac_objects(opts), job_object(opts)])
     assert sorted(rendered) == sorted(expected)
     for key, obj in expected.items():

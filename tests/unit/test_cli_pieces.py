@@ -49,7 +49,14 @@ def test_job_variants() -> None:
     pod = restricted["spec"]["template"]["spec"]
     assert pod["containers"][0]["args"] == ["--output", "cm://gpu-operator/snap", "--namespace", "gpu-operator"]
     env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
-    assert env["NVIDIA_VISIBLE_DEVICES"] == "all" and env["NVIDIA_DRIVER_CAPABILITIES"] == "utility"
+    # one GPU through the device plugin, not every GPU of the node past it
+    assert "NVIDIA_VISIBLE_DEVICES" not in env and env["NVIDIA_DRIVER_CAPABILITIES"] == "utility"
+    assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    every = job_object(AgentOptions(output="cm://gpu-operator/snap", all_gpus=True))["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in every["containers"][0]["env"]}
+    assert (
+        env["NVIDIA_VISIBLE_DEVICES"] == "all" and "nvidia.com/gpu" not in every["containers"][0]["resources"]["limits"]
+    )
     assert pod["securityContext"]["runAsNonRoot"] is True and "hostPID" not in pod
     assert [v["name"] for v in pod["volumes"]] == ["tmp"]
     assert restricted["spec"]["backoffLimit"] == 0

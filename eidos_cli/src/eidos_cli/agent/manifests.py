@@ -4,6 +4,15 @@ Two Job variants, both non-root with a read-only root filesystem and no capabili
 default collects what that allows (its OS release is the container image's); ``host`` adds the
 node's ``/etc/os-release`` read-only at ``/host`` so the snapshot names the node's OS. That
 hostPath needs a namespace whose Pod Security level allows it (``privileged``).
+
+GPUs: by default the Job requests one ``nvidia.com/gpu`` through the device plugin, which is how
+Kubernetes hands a pod a GPU (and ``nvidia-smi`` with it) however the plugin is configured (CDI,
+volume mounts, or the env var). ``all_gpus`` instead asks the NVIDIA container runtime for every
+GPU of the node with ``NVIDIA_VISIBLE_DEVICES=all`` and no request: the snapshot then lists every
+GPU and the Job also runs on a node whose GPUs are all taken, but it bypasses the device plugin's
+accounting and works only where the runtime still honours that variable for unprivileged
+containers (``ACCEPT_NVIDIA_VISIBLE_DEVICES_ENVVAR_WHEN_UNPRIVILEGED=false``, which NVIDIA
+recommends, turns it off).
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ CLUSTER_ROLE = "eidos-node-reader"
 RBAC_GROUP = "rbac.authorization.k8s.io"
 DEFAULT_IMAGE = "ghcr.io/nvidia/eidos/eidos-agent:0.1.0"  # the Containerfile's eidos-agent target
 HOST_ROOT = "/host"
+GPU_RESOURCE = "nvidia.com/gpu"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +43,7 @@ class AgentOptions:
     tolerations: Sequence[Mapping[str, str]] = ({"operator": "Exists"},)
     image_pull_secrets: Sequence[str] = ()
     host: bool = False
+    all_gpus: bool = False  # NVIDIA_VISIBLE_DEVICES=all instead of one GPU from the device plugin
 
 
 def _meta(name: str, namespace: str | None = None) -> dict[str, Any]:
@@ -127,10 +138,20 @@ def job_object(opts: AgentOptions) -> dict[str, Any]:
     mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
     pod_security, container_security = _restricted()
     pod_spec: dict[str, Any] = {}
-    resources = {
+    resources: dict[str, dict[str, str]] = {
         "requests": {"cpu": "100m", "memory": "256Mi", "ephemeral-storage": "256Mi"},
         "limits": {"cpu": "500m", "memory": "512Mi", "ephemeral-storage": "512Mi"},
     }
+    env: list[dict[str, Any]] = [{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}]
+    if opts.all_gpus:
+        # Every GPU of the node from the NVIDIA runtime, past the device plugin: see the module doc.
+        env.append({"name": "NVIDIA_VISIBLE_DEVICES", "value": "all"})
+    else:
+        # One GPU through the device plugin, the one route that works whatever its strategy; the
+        # driver, CUDA version and model it shows are node-wide, the node's GPU count is in K8s.
+        resources["limits"][GPU_RESOURCE] = "1"
+    # Of the driver, only the utilities (nvidia-smi): nothing the snapshot does not use.
+    env.append({"name": "NVIDIA_DRIVER_CAPABILITIES", "value": "utility"})
     if opts.host:
         # The one host file that differs from the container's view: the node's os-release
         # (kernel, modules, sysctls and command line are kernel-wide, so /proc already shows
@@ -143,13 +164,7 @@ def job_object(opts: AgentOptions) -> dict[str, Any]:
         "image": opts.image,
         "command": ["python", "-m", "eidos_agent"],
         "args": args,
-        "env": [
-            {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
-            # Ask the NVIDIA container runtime (where it is the node's runtime) for the driver
-            # utilities, nvidia-smi among them, without claiming a GPU.
-            {"name": "NVIDIA_VISIBLE_DEVICES", "value": "all"},
-            {"name": "NVIDIA_DRIVER_CAPABILITIES", "value": "utility"},
-        ],
+        "env": env,
         "volumeMounts": mounts,
         "securityContext": container_security,
         "resources": resources,
