@@ -43,7 +43,11 @@ def read_file(path: str) -> bytes:
 
 
 def read_stdin() -> bytes:
-    return sys.stdin.buffer.read()
+    # Bounded like a file: a pipe that never ends must not grow memory without end.
+    data = sys.stdin.buffer.read(MAX_READ_BYTES + 1)
+    if len(data) > MAX_READ_BYTES:
+        raise InvalidRequestError(f"-: standard input is longer than {MAX_READ_BYTES} bytes")
+    return data
 
 
 def write_stdout(data: bytes) -> None:

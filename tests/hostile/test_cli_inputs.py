@@ -102,3 +102,15 @@ def test_the_process_exits_2_on_stdin(payload: str, tmp_path: Path) -> None:
     )
     assert proc.returncode == 2, proc.stderr
     assert len(proc.stderr.decode().strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_endless_stdin_is_refused_at_the_read_limit(tmp_path: Path) -> None:
+    assert EIDOS_CLI
+    with subprocess.Popen(["yes", "a: b"], stdout=subprocess.PIPE) as producer:
+        proc = subprocess.run(
+            [EIDOS_CLI, "recipe", "-c", "-"], stdin=producer.stdout, capture_output=True, timeout=120, cwd=tmp_path
+        )
+        producer.kill()
+    assert proc.returncode == 2, proc.stderr
+    assert b"standard input is longer than" in proc.stderr
