@@ -184,7 +184,6 @@ class Retrier:
     def _delay(self, exc: BaseException, attempt: int) -> float | None:
         if self.policy.deadline <= 0:
             return None
-        server = retry_after(exc)
-        if server is not None:  # the server knows best when it will take us again
-            return server
-        return backoff_delay(attempt, base=self.policy.base_delay, cap=self.policy.max_delay, rand=self._rand())
+        ours = backoff_delay(attempt, base=self.policy.base_delay, cap=self.policy.max_delay, rand=self._rand())
+        # Never sooner than the server asks; and a "Retry-After: 0" still backs off, not spins.
+        return max(ours, retry_after(exc) or 0.0)

@@ -116,11 +116,11 @@ async def test_transient_failures_are_retried_with_growing_waits(caplog: pytest.
     assert "ServerDisconnectedError" in messages[1]
 
 
-async def test_retry_after_is_honoured() -> None:
+async def test_retry_after_is_honoured_and_zero_still_backs_off() -> None:
     fake = FakeTime()
-    make, _ = scripted(api_exception(429, {"Retry-After": "7"}), "done")
-    assert await retrier(RetryPolicy(deadline=60), fake).call("get x", make) == "done"
-    assert fake.sleeps == [7.0]
+    make, _ = scripted(api_exception(429, {"Retry-After": "7"}), api_exception(429, {"Retry-After": "0"}), "done")
+    assert await retrier(RetryPolicy(deadline=60, base_delay=1), fake).call("get x", make) == "done"
+    assert fake.sleeps == [7.0, 1.0]
 
 
 async def test_a_wait_past_the_deadline_gives_up_with_the_last_error() -> None:
