@@ -3,7 +3,7 @@
 A one-shot agent Job (``backoffLimit: 0``) must not lose its snapshot to one hiccup of the API
 server: a 429 from API Priority and Fairness, a 5xx while a control-plane node restarts, a
 connection reset by a load balancer, a request that hangs. Those are retried with capped
-exponential backoff and jitter (or after the server's ``Retry-After``) until an overall deadline;
+exponential backoff and jitter (never sooner than the server's ``Retry-After``) until a deadline;
 anything else (400, 403, 404, 409, 422, a bad certificate) is raised at once, for the caller's
 own handling. The backoff arithmetic is pure functions; :class:`Retrier` does the waiting.
 
