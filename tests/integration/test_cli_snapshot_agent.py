@@ -196,6 +196,25 @@ async def test_deploy_agent_to_a_configmap_keeps_objects_without_cleanup(
     )
 
 
+async def test_the_job_requests_one_gpu_unless_all_gpus_is_asked_for(
+    cluster: KubeFixture, kubelets: list[Kubelet], tmp_path: Path
+) -> None:
+    for flags, gpu_limit, visible in (([], "1", None), (["--all-gpus"], None, "all")):
+        kubelets.append(Kubelet(cluster, tmp_path, path_dirs=[]))
+        code, _, err = await eidos_cli(
+            tmp_path, "snapshot", "--deploy-agent", "-o", f"cm://{NS}/node-facts", "--cleanup=false", *flags
+        )
+        assert code == 0, err
+        job = cluster.get("jobs", NS, "eidos")
+        assert job is not None
+        container = job["spec"]["template"]["spec"]["containers"][0]
+        assert container.get("resources", {}).get("limits", {}).get("nvidia.com/gpu") == gpu_limit
+        env = {e["name"]: e.get("value") for e in container.get("env", [])}
+        assert env.get("NVIDIA_VISIBLE_DEVICES") == visible
+        for resource in ("jobs", *RBAC):
+            cluster.delete(resource, NS, "eidos")
+
+
 async def test_cleanup_leaves_objects_that_existed_before(
     cluster: KubeFixture, kubelets: list[Kubelet], tmp_path: Path
 ) -> None:

@@ -72,7 +72,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_bool(agent, "--cleanup", default=True, help="delete the Job and the RBAC objects this run created")
     add_bool(
         agent, "--host", default=False,
-        help="host variant: mount the node's / and systemd socket read-only and run as root (fuller OS/SystemD)",
+        help="host variant: also mount the node's /etc/os-release read-only (the node's OS, not the image's)",
+    )  # fmt: skip
+    add_bool(
+        agent, "--all-gpus", default=False,
+        help="see every GPU of the node through NVIDIA_VISIBLE_DEVICES=all instead of requesting one GPU from the "
+        "device plugin (needs a device plugin that accepts the variable from unprivileged pods)",
     )  # fmt: skip
     p.set_defaults(run=run)
 
@@ -110,6 +115,7 @@ async def _agent(args: argparse.Namespace) -> object:
         tolerations=parse_tolerations(args.toleration, flag="--toleration"),
         image_pull_secrets=tuple(args.image_pull_secret),
         host=args.host,
+        all_gpus=args.all_gpus,
     )
     snapshot_configmap(opts)  # a destination the Job could not write fails before any API call
     timeout = parse_duration("--timeout", args.timeout) or 300.0
