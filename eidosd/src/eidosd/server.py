@@ -133,7 +133,11 @@ async def serve(app: web.Application, stop: asyncio.Event | None = None) -> None
     try:
         await stop.wait()
         lifecycle.draining = True
-        log.info("shutting down: not ready; serving for %gs more", settings.shutdown_delay)
+        log.info(
+            "shutting down: not ready; serving for %gs more",
+            settings.shutdown_delay,
+            extra={"monotonic": time.monotonic()},  # from here on every response says Connection: close
+        )
         if settings.shutdown_delay:
             await asyncio.sleep(settings.shutdown_delay)
 
