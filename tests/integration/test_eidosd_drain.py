@@ -80,7 +80,8 @@ def test_request_running_at_shutdown_timeout_is_cut_counted_and_logged(tmp_path:
     head, _, body = response.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 503"), response
     assert b"\r\nConnection: close\r\n" in head + b"\r\n"
-    assert json.loads(body)["code"] == "SHUTTING_DOWN"
+    doc = json.loads(body)
+    assert (doc["code"], doc["details"], doc["retryable"]) == ("SERVICE_UNAVAILABLE", {"reason": "shutting down"}, True)
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     (cut,) = [line for line in lines if str(line["message"]).startswith("shutdown timeout")]
     assert cut["level"] == "WARNING" and cut["cut"] == 1

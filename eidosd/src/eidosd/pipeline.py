@@ -174,7 +174,12 @@ class Pipeline:
                         elif in_flight.was_cut(task):
                             task.uncancel()
                             response = error_response(
-                                503, "SHUTTING_DOWN", "the server is shutting down; retry", rid, retryable=True
+                                503,
+                                "SERVICE_UNAVAILABLE",
+                                "the server is shutting down; retry",
+                                rid,
+                                retryable=True,
+                                details={"reason": "shutting down"},
                             )
                         else:
                             raise
@@ -184,10 +189,11 @@ class Pipeline:
                         response = from_eidos_error(exc, rid)
                     except (web.RequestPayloadError, HttpProcessingError) as exc:
                         # The body cannot be read: bad Content-Encoding data, bad chunking.
-                        faults.record("bad_body", str(exc).replace("\n", " "), path=request.path)
+                        reason = " ".join(str(exc).split())  # aiohttp's text spans lines
+                        faults.record("bad_body", reason, path=request.path)
                         response = error_response(
                             400, "INVALID_REQUEST", "request body could not be read", rid, retryable=False,
-                            details={"reason": getattr(exc, "message", None) or str(exc)},
+                            details={"reason": reason},
                         )  # fmt: skip
                     except ConnectionError as exc:
                         transport = request.transport
@@ -198,7 +204,7 @@ class Pipeline:
                             # The client hung up (e.g. mid-body): nobody to answer.
                             faults.record("disconnected", str(exc) or type(exc).__name__, path=request.path)
                             response = error_response(
-                                400, "CLIENT_DISCONNECTED", "the client closed the connection", rid, retryable=False
+                                400, "INVALID_REQUEST", "the client closed the connection", rid, retryable=False
                             )
                             recorded = CLIENT_CLOSED
                     except Exception:
