@@ -32,41 +32,85 @@ _ALIASES: Mapping[str, Mapping[str, str]] = {
     "os": {"": ANY, ANY: ANY, "al2": "amazonlinux", "al2023": "amazonlinux", "amzn": "amazonlinux"},
 }
 
-_LEADING_INT = re.compile(r"\s*([-+]?\d+)")
+# Node counts beyond this are refused: no real cluster has more GPU nodes, and the bound keeps
+# huge numbers (4,300+ digits) out of int() and out of cache keys.
+MAX_NODES = 100_000
+_NODES_TEXT = re.compile(r"([-+]?)([0-9]+)")  # ASCII digits only: int() would take "٤" and "1_0"
 
 
-def parse_field(field: str, raw: object) -> str:
-    """Normalise one string dimension: canonical enum value or ``any``."""
-    allowed = FIELDS[field]
+def aliases(field: str) -> tuple[str, ...]:
+    """The other spellings ``field`` accepts besides its values and ``any`` (``""`` excluded)."""
+    return tuple(a for a in _ALIASES[field] if a and a != ANY)
+
+
+def accepted(field: str) -> tuple[str, ...]:
+    """Every spelling an exact parse accepts: the values, ``any``, then the aliases (the API enum)."""
+    return (*FIELDS[field], ANY, *aliases(field))
+
+
+def _invalid_field(field: str, text: str) -> CriteriaError:
+    allowed = (*FIELDS[field], ANY)
+    return CriteriaError(field, text, allowed, text=f"invalid {field} type: {text} (allowed: {', '.join(allowed)})")
+
+
+def parse_field(field: str, raw: object, *, exact: bool = False) -> str:
+    """Normalise one string dimension: canonical enum value or ``any``.
+
+    Lenient (CLI flags, snapshots): any case, surrounding whitespace ignored. ``exact`` (the HTTP
+    API and recipeCriteria documents): only the spellings the OpenAPI enum lists, so the server
+    accepts exactly what its document allows; ``""`` and ``None`` still mean ``any``.
+    """
+    if exact and raw is not None and not isinstance(raw, str):
+        raise CriteriaError(field, _show(raw), (), text=f"invalid {field} type: {_show(raw)} (must be a string)")
     text = "" if raw is None else str(raw)
-    value = text.strip().lower()
+    value = text if exact else text.strip().lower()
     alias = _ALIASES[field].get(value)
     if alias is not None:
         return alias
-    if value in allowed:
+    if value in FIELDS[field]:
         return value
-    raise CriteriaError(
-        field, text, (*allowed, ANY), text=f"invalid {field} type: {text} (allowed: {', '.join((*allowed, ANY))})"
-    )
+    raise _invalid_field(field, text)
+
+
+def _show(raw: object) -> str:
+    """``raw`` for an error message, cut short; never str() of a huge int (that raises)."""
+    if isinstance(raw, int) and not isinstance(raw, bool) and abs(raw) >= 10**40:
+        return f"{'-' if raw < 0 else ''}(an integer of {raw.bit_length()} bits)"
+    text = str(raw).lower() if isinstance(raw, bool) else str(raw)
+    return text if len(text) <= 40 else text[:40] + "..."
 
 
 def parse_nodes(raw: object) -> int:
-    """Node count: an integer >= 0 (0 means any). Strings use a leading-integer parse."""
+    """Node count: an integer 0..MAX_NODES (0 means any), or its decimal text (``+4`` allowed).
+
+    Everything else is refused, floats included (``0.5``, ``1e3``, ``4.0``) and text that merely
+    starts with digits (``4abc``): the API documents ``nodes`` as an integer, and a count that
+    was silently truncated would resolve a different recipe than the caller asked for.
+    """
     if raw is None or raw == "":
         return 0
-    if isinstance(raw, bool):
-        raise CriteriaError("nodes", str(raw).lower(), (), text=f"invalid nodes value: {str(raw).lower()}")
-    if isinstance(raw, int):
-        n = raw
-    elif isinstance(raw, float) and raw.is_integer():
-        n = int(raw)
-    else:
-        m = _LEADING_INT.match(str(raw))
+    if isinstance(raw, str):
+        m = _NODES_TEXT.fullmatch(raw)
         if not m:
-            raise CriteriaError("nodes", str(raw), (), text=f"invalid nodes value: {raw} (must be an integer >= 0)")
-        n = int(m.group(1))
+            raise CriteriaError(
+                "nodes", _show(raw), (), text=f"invalid nodes value: {_show(raw)} (must be an integer >= 0)"
+            )
+        digits = m.group(2).lstrip("0") or "0"
+        if len(digits) > len(str(MAX_NODES)):  # decided on the text: no int() of 5,000 digits
+            raise CriteriaError(
+                "nodes", _show(raw), (), text=f"invalid nodes count: {_show(raw)} (must be <= {MAX_NODES})"
+            )
+        n = -int(digits) if m.group(1) == "-" else int(digits)
+    elif isinstance(raw, int) and not isinstance(raw, bool):
+        n = raw
+    else:
+        raise CriteriaError(
+            "nodes", _show(raw), (), text=f"invalid nodes value: {_show(raw)} (must be an integer >= 0)"
+        )
     if n < 0:
-        raise CriteriaError("nodes", str(n), (), text=f"invalid nodes count: {n} (must be >= 0)")
+        raise CriteriaError("nodes", _show(n), (), text=f"invalid nodes count: {_show(n)} (must be >= 0)")
+    if n > MAX_NODES:
+        raise CriteriaError("nodes", _show(n), (), text=f"invalid nodes count: {_show(n)} (must be <= {MAX_NODES})")
     return n
 
 
@@ -130,13 +174,23 @@ def parse_criteria(
     intent: object = None,
     os: object = None,
     nodes: object = None,
+    *,
+    gpu: object = None,
+    exact: bool = False,
 ) -> Criteria:
-    """Parse raw values (query parameters, flags, file fields); the first bad one raises."""
+    """Parse raw values (query parameters, flags, file fields); the first bad one raises.
+
+    ``gpu`` is the alias of ``accelerator``, used when ``accelerator`` is absent or empty; it is
+    checked either way, so a bad ``gpu`` is an error even beside a good ``accelerator``.
+    """
+    parsed_service = parse_field("service", service, exact=exact)
+    parsed_accelerator = parse_field("accelerator", accelerator, exact=exact)
+    parsed_gpu = parse_field("accelerator", gpu, exact=exact)
     return Criteria(
-        service=parse_field("service", service),
-        accelerator=parse_field("accelerator", accelerator),
-        intent=parse_field("intent", intent),
-        os=parse_field("os", os),
+        service=parsed_service,
+        accelerator=parsed_accelerator if accelerator not in (None, "") else parsed_gpu,
+        intent=parse_field("intent", intent, exact=exact),
+        os=parse_field("os", os, exact=exact),
         nodes=parse_nodes(nodes),
     )
 
@@ -146,38 +200,66 @@ _SPEC_KEYS = ("service", "accelerator", "gpu", "intent", "os", "nodes")
 
 
 def criteria_from_document(doc: object, *, source: str = "criteria") -> Criteria:
-    """A ``recipeCriteria`` document (criteria file, POST body). kind/apiVersion optional."""
+    """A ``recipeCriteria`` document (criteria file, POST body), checked exactly as the OpenAPI
+    ``RecipeCriteria`` schema describes it: kind/apiVersion optional but exact when present,
+    ``metadata`` a mapping (its contents ignored), ``spec`` fields exact enum spellings, ``nodes`` a JSON/YAML
+    integer; ``null`` anywhere means "absent"; unknown fields are errors naming the field."""
     if doc is None:
         return Criteria()
     if not isinstance(doc, Mapping):
         raise InvalidRequestError(f"{source}: expected a recipeCriteria mapping, got {type(doc).__name__}")
-    kind = doc.get("kind")
-    if kind not in (None, "", CRITERIA_KIND):
-        raise InvalidRequestError(f"{source}: kind must be {CRITERIA_KIND!r}, got {kind!r}", details={"field": "kind"})
-    api = doc.get("apiVersion")
-    if api not in (None, "", API_VERSION):
-        raise InvalidRequestError(
-            f"{source}: apiVersion must be {API_VERSION!r}, got {api!r}", details={"field": "apiVersion"}
-        )
-    unknown = sorted(set(doc) - {"kind", "apiVersion", "metadata", "spec"})
+    unknown = sorted(str(k) for k in doc if k not in ("kind", "apiVersion", "metadata", "spec"))
     if unknown:
         raise InvalidRequestError(
             f"{source}: unknown field {unknown[0]!r} (allowed: kind, apiVersion, metadata, spec)",
             details={"field": unknown[0]},
         )
+    kind = doc.get("kind")
+    if kind is not None and kind != CRITERIA_KIND:
+        raise InvalidRequestError(
+            f"{source}: kind must be {CRITERIA_KIND!r}, got {_show(kind)!r}", details={"field": "kind"}
+        )
+    api = doc.get("apiVersion")
+    if api is not None and api != API_VERSION:
+        raise InvalidRequestError(
+            f"{source}: apiVersion must be {API_VERSION!r}, got {_show(api)!r}", details={"field": "apiVersion"}
+        )
+    metadata = doc.get("metadata")
+    if metadata is not None and not isinstance(metadata, Mapping):  # its contents are ignored
+        raise InvalidRequestError(f"{source}: metadata must be a mapping", details={"field": "metadata"})
     spec = doc.get("spec")
     if spec is None:
         spec = {}
     if not isinstance(spec, Mapping):
         raise InvalidRequestError(f"{source}: spec must be a mapping", details={"field": "spec"})
-    unknown = sorted(str(k) for k in set(spec) - set(_SPEC_KEYS))
+    unknown = sorted(str(k) for k in spec if k not in _SPEC_KEYS)
     if unknown:
         raise InvalidRequestError(
             f"{source}: unknown field spec.{unknown[0]} (allowed: {', '.join(_SPEC_KEYS)})",
             details={"field": f"spec.{unknown[0]}"},
         )
-    accelerator = spec.get("accelerator") or spec.get("gpu")
-    return parse_criteria(spec.get("service"), accelerator, spec.get("intent"), spec.get("os"), spec.get("nodes"))
+    for key in _SPEC_KEYS:
+        if spec.get(key) == "":  # null is the document's "absent"; "" is not in the enum
+            raise CriteriaError(
+                f"spec.{key}", "", (), text=f"invalid {key} value: empty string (omit the field or use null for any)"
+            )
+    nodes = spec.get("nodes")
+    if isinstance(nodes, str):  # a document says 4, not "4"
+        raise CriteriaError(
+            "spec.nodes", _show(nodes), (), text=f"invalid nodes value: {_show(nodes)!r} (must be an integer >= 0)"
+        )
+    try:
+        return parse_criteria(
+            spec.get("service"),
+            spec.get("accelerator"),
+            spec.get("intent"),
+            spec.get("os"),
+            nodes,
+            gpu=spec.get("gpu"),
+            exact=True,
+        )
+    except CriteriaError as exc:
+        raise CriteriaError(f"spec.{exc.field}", exc.value, exc.allowed, text=exc.message) from None
 
 
 ALLOWLIST_ENV = {

@@ -66,9 +66,11 @@ async def test_recipe_headers_and_etag(make_client: MakeClient) -> None:
     again = await client.get("/v1/recipe?service=eks&accelerator=h100&intent=training", headers={"If-None-Match": etag})
     assert again.status == 304
     assert again.headers["ETag"] == etag
-    # Same criteria spelled differently: same body, same ETag.
-    other = await client.get("/v1/recipe?intent=TRAINING&gpu=h100&service=eks")
+    # Same criteria spelled differently (alias, order, empty value): same body, same ETag.
+    other = await client.get("/v1/recipe?intent=training&gpu=h100&service=eks&os=")
     assert other.headers["ETag"] == etag
+    # Values match the OpenAPI enums exactly (issue 9): no case folding.
+    assert (await client.get("/v1/recipe?intent=TRAINING")).status == 400
 
 
 async def test_request_id_echoed_or_generated(make_client: MakeClient) -> None:

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
 
 from eidos_core.errors import CriteriaError, InvalidRequestError
 from eidos_core.recipe.criteria import (
+    MAX_NODES,
     AllowLists,
     Criteria,
     CriteriaNotAllowedError,
@@ -34,7 +38,8 @@ def test_defaults_are_any() -> None:
     ],
 )
 def test_aliases_and_case(field: str, raw: str, expected: str) -> None:
-    assert getattr(parse_criteria(**{field: raw}), field) == expected
+    kwargs: dict[str, Any] = {field: raw}
+    assert getattr(parse_criteria(**kwargs), field) == expected
 
 
 @pytest.mark.parametrize(
@@ -47,23 +52,68 @@ def test_aliases_and_case(field: str, raw: str, expected: str) -> None:
     ],
 )
 def test_errors_name_field_value_and_allowed(field: str, raw: str, allowed: str) -> None:
+    kwargs: dict[str, Any] = {field: raw}
     with pytest.raises(CriteriaError) as info:
-        parse_criteria(**{field: raw})
+        parse_criteria(**kwargs)
     err = info.value
     assert err.field == field and err.value == raw
     assert str(err) == f"invalid {field} type: {raw} (allowed: {allowed})"
     assert err.exit_code == 2 and err.http_status == 400
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("8", 8), ("+4", 4), ("4abc", 4), (3, 3), ("", 0), (None, 0)])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("8", 8), ("+4", 4), ("0008", 8), ("-0", 0), (3, 3), ("", 0), (None, 0), (MAX_NODES, MAX_NODES)],
+)
 def test_nodes(raw: object, expected: int) -> None:
     assert parse_criteria(nodes=raw).nodes == expected
 
 
-@pytest.mark.parametrize(("raw", "text"), [("abc", "invalid nodes value: abc"), ("-5", "invalid nodes count: -5")])
-def test_bad_nodes(raw: str, text: str) -> None:
-    with pytest.raises(CriteriaError, match=text):
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        ("abc", "invalid nodes value: abc"),
+        ("-5", "invalid nodes count: -5 (must be >= 0)"),
+        # What the OpenAPI document calls "integer" and nothing else (schemathesis found these).
+        ("0.5", "invalid nodes value: 0.5"),
+        ("1e3", "invalid nodes value: 1e3"),
+        ("4abc", "invalid nodes value: 4abc"),
+        (" 4", "invalid nodes value:  4"),
+        ("1_000", "invalid nodes value: 1_000"),
+        ("\u0664", "invalid nodes value: \u0664"),  # int() would read Arabic-Indic 4
+        (4.0, "invalid nodes value: 4.0"),
+        (True, "invalid nodes value: true"),
+        (str(MAX_NODES + 1), f"invalid nodes count: {MAX_NODES + 1} (must be <= {MAX_NODES})"),
+        # Refused on its length, before int() could raise past Python's 4,300-digit limit.
+        pytest.param("9" * 5000, f"(must be <= {MAX_NODES})", id="5000-digit-text"),
+        pytest.param(10**5000, "an integer of 16610 bits", id="5000-digit-int"),
+    ],
+)
+def test_bad_nodes(raw: object, text: str) -> None:
+    with pytest.raises(CriteriaError) as info:
         parse_criteria(nodes=raw)
+    assert text in str(info.value)
+    assert info.value.field == "nodes" and len(str(info.value)) < 120
+
+
+def test_exact_parse_takes_only_the_documented_spellings() -> None:
+    assert parse_criteria("eks", "h100", "training", "al2023", exact=True) == Criteria(
+        "eks", "h100", "training", "amazonlinux"
+    )
+    assert parse_criteria("", "", "", "", "", exact=True) == Criteria()
+    assert parse_criteria(" EKS ").service == "eks"  # lenient: CLI flags
+    for raw in ("EKS", " eks", "Eks"):
+        with pytest.raises(CriteriaError, match=f"invalid service type: {raw}"):
+            parse_criteria(raw, exact=True)
+    with pytest.raises(CriteriaError, match="must be a string"):
+        parse_criteria(service=5, exact=True)
+
+
+def test_gpu_is_checked_even_beside_accelerator() -> None:
+    assert parse_criteria(accelerator="h100", gpu="l40").accelerator == "h100"  # accelerator wins
+    assert parse_criteria(accelerator="", gpu="l40").accelerator == "l40"
+    with pytest.raises(CriteriaError, match="invalid accelerator type: v100"):
+        parse_criteria(accelerator="h100", gpu="v100", exact=True)
 
 
 def test_specificity_and_description() -> None:
@@ -80,22 +130,43 @@ def test_criteria_document() -> None:
     assert criteria_from_document(doc) == Criteria("gke", "a100", "any", "any", 2)
     assert criteria_from_document({"spec": {}}) == Criteria()
     assert criteria_from_document(None) == Criteria()
+    # null means absent, everywhere; metadata's contents are ignored.
+    nulls = {"kind": None, "apiVersion": None, "metadata": {"name": 5, "labels": {"a": "b"}},
+             "spec": dict.fromkeys(("service", "accelerator", "gpu", "intent", "os", "nodes"))}  # fmt: skip
+    assert criteria_from_document(nulls) == Criteria()
+    assert criteria_from_document({"spec": None, "metadata": None}) == Criteria()
 
 
 @pytest.mark.parametrize(
-    ("doc", "needle"),
+    ("doc", "needle", "field"),
     [
-        ({"kind": "Other"}, "kind must be 'recipeCriteria'"),
-        ({"apiVersion": "v2"}, "apiVersion must be"),
-        ({"spec": {"servce": "eks"}}, "unknown field spec.servce"),
-        ({"extra": 1}, "unknown field 'extra'"),
-        ({"spec": []}, "spec must be a mapping"),
-        (["x"], "expected a recipeCriteria mapping"),
+        ({"kind": "Other"}, "kind must be 'recipeCriteria'", "kind"),
+        ({"kind": ""}, "kind must be 'recipeCriteria'", "kind"),
+        ({"apiVersion": "v2"}, "apiVersion must be", "apiVersion"),
+        ({"spec": {"servce": "eks"}}, "unknown field spec.servce", "spec.servce"),
+        ({"extra": 1}, "unknown field 'extra'", "extra"),
+        ({"spec": []}, "spec must be a mapping", "spec"),
+        ({"metadata": "x"}, "metadata must be a mapping", "metadata"),
+        ({"spec": {"nodes": "4"}}, "invalid nodes value: '4'", "spec.nodes"),
+        ({"spec": {"nodes": 4.5}}, "invalid nodes value: 4.5", "spec.nodes"),
+        ({"spec": {"nodes": 1e3}}, "invalid nodes value: 1000.0", "spec.nodes"),
+        ({"spec": {"nodes": -1}}, "invalid nodes count: -1 (must be >= 0)", "spec.nodes"),
+        ({"spec": {"nodes": 10**6}}, "must be <= 100000", "spec.nodes"),
+        ({"spec": {"os": "Ubuntu"}}, "invalid os type: Ubuntu", "spec.os"),
+        ({"spec": {"service": ""}}, "empty string", "spec.service"),
+        ({"spec": {"intent": True}}, "must be a string", "spec.intent"),
+        ({"spec": {"accelerator": "h100", "gpu": "v100"}}, "invalid accelerator type: v100", "spec.accelerator"),
     ],
 )
-def test_bad_criteria_documents(doc: object, needle: str) -> None:
-    with pytest.raises(InvalidRequestError, match=needle):
+def test_bad_criteria_documents(doc: object, needle: str, field: str) -> None:
+    with pytest.raises(InvalidRequestError, match=re.escape(needle)) as info:
         criteria_from_document(doc, source="criteria.yaml")
+    assert info.value.details["field"] == field
+
+
+def test_bad_criteria_document_kind() -> None:
+    with pytest.raises(InvalidRequestError, match="expected a recipeCriteria mapping"):
+        criteria_from_document(["x"], source="criteria.yaml")
 
 
 def test_allowlists() -> None:

@@ -1,49 +1,98 @@
 """marshmallow schemas of the HTTP API, used to document it (OpenAPI via aiohttp-apigami).
 
 Requests are validated by eidos_core's criteria parser, so the API, the CLI and criteria
-files reject bad values with the same words; these schemas describe, they do not parse.
+files reject bad values with the same words; these schemas describe, they do not parse. They
+must describe exactly what that parser accepts (schemathesis checks both directions): the
+enums list every accepted spelling (aliases included), ``nodes`` its bounds, and the
+document fields say that ``null`` means absent. openapi.py adds what marshmallow cannot say
+(empty query values, the nullable nested objects).
 """
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, RAISE, Schema, fields, validate
 
 from eidos_core import API_VERSION
-from eidos_core.recipe.criteria import ACCELERATORS, ANY, INTENTS, OS_TYPES, SERVICES
+from eidos_core.recipe.criteria import ANY, CRITERIA_KIND, FIELDS, MAX_NODES, accepted
+
+_DESCRIPTIONS = {
+    "service": "Kubernetes service (self-managed, self, vanilla = any).",
+    "accelerator": "GPU type.",
+    "gpu": "Alias of accelerator (used when accelerator is absent or empty).",
+    "intent": "Workload intent.",
+    "os": "Node operating system (al2, al2023, amzn = amazonlinux).",
+}
+_NODES = "GPU node count; 0 = any."
 
 
-def _enum(values: tuple[str, ...], description: str) -> fields.String:
+def _query_enum(field: str, name: str) -> fields.String:
     return fields.String(
         load_default=ANY,
-        validate=validate.OneOf((*values, ANY)),
-        metadata={"description": description, "example": values[0]},
+        validate=validate.OneOf(accepted(field)),
+        metadata={"description": _DESCRIPTIONS[name] + " Empty = any.", "example": FIELDS[field][0]},
+    )
+
+
+def _spec_enum(field: str, name: str) -> fields.String:
+    # null is "absent"; an enum that omits null forbids it, so it is listed too.
+    return fields.String(
+        allow_none=True,
+        validate=validate.OneOf((*accepted(field), None)),
+        metadata={"description": _DESCRIPTIONS[name] + " null = any.", "example": FIELDS[field][0]},
     )
 
 
 class CriteriaQuerySchema(Schema):
-    service = _enum(SERVICES, "Kubernetes service (aliases: self-managed, self, vanilla = any).")
-    accelerator = _enum(ACCELERATORS, "GPU type.")
-    gpu = _enum(ACCELERATORS, "Alias of accelerator (used when accelerator is absent).")
-    intent = _enum(INTENTS, "Workload intent.")
-    os = _enum(OS_TYPES, "Node operating system (aliases: al2, al2023, amzn = amazonlinux).")
+    class Meta:
+        unknown = RAISE  # an unknown query parameter is a 400
+
+    service = _query_enum("service", "service")
+    accelerator = _query_enum("accelerator", "accelerator")
+    gpu = _query_enum("accelerator", "gpu")
+    intent = _query_enum("intent", "intent")
+    os = _query_enum("os", "os")
     nodes = fields.Integer(
-        load_default=0, validate=validate.Range(min=0), metadata={"description": "GPU node count; 0 = any."}
+        load_default=0,
+        validate=validate.Range(min=0, max=MAX_NODES),
+        metadata={"description": _NODES + " Decimal digits (leading + allowed); empty = any."},
     )
 
 
-class CriteriaSpecSchema(CriteriaQuerySchema):
-    pass
+class CriteriaSpecSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    service = _spec_enum("service", "service")
+    accelerator = _spec_enum("accelerator", "accelerator")
+    gpu = _spec_enum("accelerator", "gpu")
+    intent = _spec_enum("intent", "intent")
+    os = _spec_enum("os", "os")
+    nodes = fields.Integer(
+        allow_none=True,
+        validate=validate.Range(min=0, max=MAX_NODES),
+        metadata={"description": _NODES + " A JSON/YAML integer; null = any."},
+    )
 
 
 class CriteriaMetadataSchema(Schema):
-    name = fields.String(metadata={"description": "Ignored."})
+    class Meta:
+        unknown = INCLUDE  # metadata is ignored, whatever it holds
+
+    name = fields.Raw(metadata={"description": "Ignored."})
 
 
 class RecipeCriteriaSchema(Schema):
-    kind = fields.String(validate=validate.Equal("recipeCriteria"), metadata={"example": "recipeCriteria"})
-    apiVersion = fields.String(validate=validate.Equal(API_VERSION), metadata={"example": API_VERSION})
-    metadata = fields.Nested(CriteriaMetadataSchema)
-    spec = fields.Nested(CriteriaSpecSchema)
+    class Meta:
+        unknown = RAISE
+
+    kind = fields.String(
+        allow_none=True, validate=validate.OneOf((CRITERIA_KIND, None)), metadata={"example": CRITERIA_KIND}
+    )
+    apiVersion = fields.String(
+        allow_none=True, validate=validate.OneOf((API_VERSION, None)), metadata={"example": API_VERSION}
+    )
+    metadata = fields.Nested(CriteriaMetadataSchema, metadata={"x-eidos-nullable": True})
+    spec = fields.Nested(CriteriaSpecSchema, metadata={"x-eidos-nullable": True})
 
 
 class ConstraintSchema(Schema):
@@ -67,11 +116,11 @@ class ResultMetadataSchema(Schema):
 
 
 class ResultCriteriaSchema(Schema):
-    service = fields.String(required=True, validate=validate.OneOf((*SERVICES, ANY)))
-    accelerator = fields.String(required=True, validate=validate.OneOf((*ACCELERATORS, ANY)))
-    intent = fields.String(required=True, validate=validate.OneOf((*INTENTS, ANY)))
-    os = fields.String(required=True, validate=validate.OneOf((*OS_TYPES, ANY)))
-    nodes = fields.Integer(validate=validate.Range(min=1))
+    service = fields.String(required=True, validate=validate.OneOf((*FIELDS["service"], ANY)))
+    accelerator = fields.String(required=True, validate=validate.OneOf((*FIELDS["accelerator"], ANY)))
+    intent = fields.String(required=True, validate=validate.OneOf((*FIELDS["intent"], ANY)))
+    os = fields.String(required=True, validate=validate.OneOf((*FIELDS["os"], ANY)))
+    nodes = fields.Integer(validate=validate.Range(min=1, max=MAX_NODES))
 
 
 class ComponentRefSchema(Schema):
