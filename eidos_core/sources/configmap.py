@@ -28,6 +28,7 @@ from eidos_core.kube.configmaps import read_configmap
 from eidos_core.kube.errors import translate
 from eidos_core.recipe.model import RecipeStore
 from eidos_core.sources.base import ReloadEvent
+from eidos_core.sources.errors import reload_error
 
 log = logging.getLogger("eidos.sources.configmap")
 
@@ -96,15 +97,19 @@ class ConfigMapSource:
         return store
 
     async def _changed(self, raw: Mapping[str, Any]) -> ReloadEvent | None:
-        """A new store (or why not) when the data differ from what was last seen."""
-        digest = self._digest_of(raw)
-        if digest == self._digest:
-            return None
-        self._digest = digest
+        """A new store (or why not) when the data differ from what was last seen.
+
+        Any exception is an event (counted by the consumer, last good data kept), whatever its
+        type: bad data must never end the watch or pass for an API failure.
+        """
         try:
+            digest = self._digest_of(raw)
+            if digest == self._digest:
+                return None
+            self._digest = digest
             return await asyncio.to_thread(self._store, raw)
-        except EidosError as exc:
-            return exc
+        except Exception as exc:
+            return reload_error(self.description, exc)
 
     async def updates(self) -> AsyncIterator[ReloadEvent]:
         delay = self._backoff_first

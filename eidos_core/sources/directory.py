@@ -14,9 +14,9 @@ from pathlib import Path
 
 from eidos_core.data.files import fingerprint, read_directory
 from eidos_core.data.load import load_store
-from eidos_core.errors import EidosError
 from eidos_core.recipe.model import RecipeStore
 from eidos_core.sources.base import ReloadEvent
+from eidos_core.sources.errors import reload_error
 
 DEFAULT_POLL_SECONDS = 0.5
 
@@ -47,19 +47,28 @@ class DirectorySource:
     async def updates(self) -> AsyncIterator[ReloadEvent]:
         while True:
             await asyncio.sleep(self.poll_seconds)
+            event = await self._poll()
+            if event is not None:
+                yield event
+
+    async def _poll(self) -> ReloadEvent | None:
+        """One round: the new store, why the new data were refused, or None (no change).
+
+        Every exception is an event, whatever its type (an integer past Python's digit limit
+        raises ValueError): the stream must outlive any data set.
+        """
+        try:
             current = await asyncio.to_thread(fingerprint, self.path)
             if current == self._seen:
-                continue
+                return None
             self._seen = current
-            try:
-                store = await asyncio.to_thread(load_directory, self.path)
-            except EidosError as exc:
-                yield exc
-                continue
-            except OSError as exc:  # a file vanished mid-read: try again next round
-                self._seen = ()
-                yield EidosError(f"{self.path}: {exc}")
-                continue
-            if store.version != self._version:
-                self._version = store.version
-                yield store
+            store = await asyncio.to_thread(load_directory, self.path)
+        except OSError as exc:  # a file vanished mid-read: try again next round
+            self._seen = ()
+            return reload_error(str(self.path), exc)
+        except Exception as exc:
+            return reload_error(str(self.path), exc)
+        if store.version == self._version:
+            return None
+        self._version = store.version
+        return store

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from eidos_core.sources.base import RecipeSource
+from eidosd.bodies import BodyParser
 from eidosd.deadline import Deadlines
 from eidosd.metrics import Metrics
 from eidosd.pipeline import InFlight, Pipeline
 from eidosd.recipes import RecipeService
 from eidosd.settings import Settings
+from eidosd.supervise import TaskHealth
 
 
 @dataclass(slots=True)
@@ -29,3 +31,6 @@ LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
 IN_FLIGHT = web.AppKey("in_flight", InFlight)
 DEADLINES = web.AppKey("deadlines", Deadlines)
 PIPELINE = web.AppKey("pipeline", Pipeline)
+# The recipe-data follower's state: /ready is 503 while it is not running.
+FOLLOWER = web.AppKey("follower", TaskHealth)
+BODIES = web.AppKey("bodies", BodyParser)

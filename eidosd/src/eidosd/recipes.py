@@ -3,14 +3,19 @@
 A response body depends only on (store, normalised criteria), so it is built once and kept as
 bytes with its ETag and headers. A second cache keyed by the raw query string skips even the
 parsing for repeated queries. A new store replaces both caches at once.
+
+Both caches are bounded LRUs: junk queries evict each other (and only cold entries), so hot
+queries stay cached whatever the traffic, and memory stays bounded between reloads.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from multidict import CIMultiDict
 
@@ -22,7 +27,53 @@ from eidos_core.recipe.result import recipe_to_document, to_json
 from eidosd.metrics import Metrics
 
 MAX_CACHED = 4096
+# Real query strings are well under 100 characters; longer ones are answered but not cached,
+# so hostile 8 KB query strings cannot make the query cache hold 4,096 keys of 8 KB.
+MAX_CACHED_QUERY_CHARS = 512
 CACHE_CONTROL = "public, max-age=600"
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class LruCache(Generic[K, V]):
+    """A bounded mapping that evicts the least recently used entry (get and put both use).
+
+    OrderedDict's ``move_to_end`` and ``popitem`` are O(1) in C: a hit costs one more call
+    than a plain dict lookup.
+    """
+
+    __slots__ = ("_data", "capacity")
+
+    def __init__(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self.capacity = capacity
+        self._data: OrderedDict[K, V] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __contains__(self, key: K) -> bool:
+        return key in self._data
+
+    def keys(self) -> list[K]:
+        """Least recently used first."""
+        return list(self._data)
+
+    def get(self, key: K) -> V | None:
+        data = self._data
+        value = data.get(key)
+        if value is not None:
+            data.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        data = self._data
+        data[key] = value
+        data.move_to_end(key)
+        if len(data) > self.capacity:
+            data.popitem(last=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,15 +86,21 @@ class Rendered:
 @dataclass(slots=True)
 class _Caches:
     store: RecipeStore
-    by_criteria: dict[tuple[str, str, str, str, int], Rendered] = field(default_factory=dict)
-    by_query: dict[str, Rendered] = field(default_factory=dict)
+    capacity: int
+    by_criteria: LruCache[tuple[str, str, str, str, int], Rendered] = field(init=False)
+    by_query: LruCache[str, Rendered] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_criteria = LruCache(self.capacity)
+        self.by_query = LruCache(self.capacity)
 
 
 class RecipeService:
-    def __init__(self, version: str, allowlists: AllowLists, metrics: Metrics) -> None:
+    def __init__(self, version: str, allowlists: AllowLists, metrics: Metrics, *, max_cached: int = MAX_CACHED) -> None:
         self.version = version
         self.allowlists = allowlists
         self.metrics = metrics
+        self.max_cached = max_cached
         self._current: _Caches | None = None
 
     @property
@@ -52,7 +109,7 @@ class RecipeService:
 
     def swap(self, store: RecipeStore) -> None:
         """Serve ``store`` from now on; one assignment, so no request sees a mix."""
-        self._current = _Caches(store)
+        self._current = _Caches(store, self.max_cached)
         self.metrics.set_store(store.version, store.source)
 
     def cached_query(self, query_string: str) -> Rendered | None:
@@ -80,8 +137,7 @@ class RecipeService:
             etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
             headers = CIMultiDict({"Content-Type": "application/json", "ETag": etag, "Cache-Control": CACHE_CONTROL})
             rendered = Rendered(body, etag, headers)
-            if len(current.by_criteria) < MAX_CACHED:
-                current.by_criteria[key] = rendered
-        if query_string is not None and len(current.by_query) < MAX_CACHED:
-            current.by_query[query_string] = rendered
+            current.by_criteria.put(key, rendered)
+        if query_string is not None and len(query_string) <= MAX_CACHED_QUERY_CHARS:
+            current.by_query.put(query_string, rendered)
         return rendered

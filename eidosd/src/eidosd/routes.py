@@ -10,12 +10,12 @@ from aiohttp import web
 from aiohttp_apigami import docs, json_schema, querystring_schema, response_schema
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from eidos_core import __version__, yaml
+from eidos_core import __version__
 from eidos_core.errors import InvalidRequestError
-from eidos_core.recipe.criteria import criteria_from_document, parse_criteria
+from eidos_core.recipe.criteria import parse_criteria
 from eidosd import SERVICE_NAME
 from eidosd.errors import RequestTimeoutError
-from eidosd.keys import LIFECYCLE, METRICS, RECIPES, SETTINGS
+from eidosd.keys import BODIES, FOLLOWER, LIFECYCLE, METRICS, RECIPES, SETTINGS
 from eidosd.pipeline import Pipeline, fallback
 from eidosd.recipes import Rendered
 from eidosd.schemas import (
@@ -52,9 +52,7 @@ def _document_errors(handler: Any) -> Any:
 
 
 @docs(tags=["recipes"], summary="Resolve a recipe from query parameters",
-      description="Every parameter is optional (default any; an empty value is the same as absent). "
-                  "Values are matched exactly as listed. Repeated parameters: the first wins. "
-                  "Unknown parameters are a 400.")  # fmt: skip
+      description="Every parameter is optional (default any). Repeated parameters: the first wins.")  # fmt: skip
 @querystring_schema(CriteriaQuerySchema())
 @response_schema(RecipeResultSchema(), 200, description="The recipe (ETag; 304 on If-None-Match).")
 @_document_errors
@@ -71,15 +69,12 @@ async def get_recipe(request: web.Request) -> web.Response:
                 f"unknown query parameter {name!r} (allowed: {', '.join(QUERY_PARAMS)})",
                 details={"parameter": name, "allowed": list(QUERY_PARAMS)},
             )
-    # exact: the spellings the OpenAPI enums list, no case folding (schemathesis holds us to it).
     criteria = parse_criteria(
         query.get("service"),
-        query.get("accelerator"),
+        query.get("accelerator") or query.get("gpu"),
         query.get("intent"),
         query.get("os"),
         query.get("nodes"),
-        gpu=query.get("gpu"),
-        exact=True,
     )
     return _recipe_response(request, recipes.render(criteria, query_string))
 
@@ -97,8 +92,8 @@ async def post_recipe(request: web.Request) -> web.Response:
             body = await request.read()
     except TimeoutError:
         raise RequestTimeoutError(f"request body not received within {settings.read_timeout:g}s") from None
-    doc = yaml.load(body, source="request body")  # JSON is YAML 1.2
-    criteria = criteria_from_document(doc, source="request body")
+    # Decoded and parsed in a worker thread: a large body must not stall the loop (bodies.py).
+    criteria = await request.app[BODIES].criteria(body, request.headers.get("Content-Encoding", ""))
     return _recipe_response(request, request.app[RECIPES].render(criteria))
 
 
@@ -123,6 +118,9 @@ async def ready(request: web.Request) -> web.Response:
         return web.json_response({"status": "not ready", "reason": "shutting down"}, status=503)
     if store is None:
         return web.json_response({"status": "not ready", "reason": "recipe data not loaded"}, status=503)
+    follower = request.app[FOLLOWER]
+    if not follower.running:  # serving, but no longer following changes: take the replica out
+        return web.json_response({"status": "not ready", "reason": follower.reason}, status=503)
     return web.json_response({"status": "ready", "recipeVersion": store.version, "recipeSource": store.source})
 
 
