@@ -52,7 +52,9 @@ def _document_errors(handler: Any) -> Any:
 
 
 @docs(tags=["recipes"], summary="Resolve a recipe from query parameters",
-      description="Every parameter is optional (default any). Repeated parameters: the first wins.")  # fmt: skip
+      description="Every parameter is optional (default any; an empty value is the same as absent). "
+                  "Values are matched exactly as listed. Repeated parameters: the first wins. "
+                  "Unknown parameters are a 400.")  # fmt: skip
 @querystring_schema(CriteriaQuerySchema())
 @response_schema(RecipeResultSchema(), 200, description="The recipe (ETag; 304 on If-None-Match).")
 @_document_errors
@@ -69,12 +71,15 @@ async def get_recipe(request: web.Request) -> web.Response:
                 f"unknown query parameter {name!r} (allowed: {', '.join(QUERY_PARAMS)})",
                 details={"parameter": name, "allowed": list(QUERY_PARAMS)},
             )
+    # exact: the spellings the OpenAPI enums list, no case folding (schemathesis holds us to it).
     criteria = parse_criteria(
         query.get("service"),
-        query.get("accelerator") or query.get("gpu"),
+        query.get("accelerator"),
         query.get("intent"),
         query.get("os"),
         query.get("nodes"),
+        gpu=query.get("gpu"),
+        exact=True,
     )
     return _recipe_response(request, recipes.render(criteria, query_string))
 
