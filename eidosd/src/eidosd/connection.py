@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable
 
 from eidosd.errors import JSON, timestamp
+
+log = logging.getLogger("eidosd")
 
 
 def header_timeout_response(seconds: float) -> bytes:
@@ -145,4 +148,7 @@ class HeaderTimeouts:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.tick)
-            self.sweep(loop.time())
+            try:
+                self.sweep(loop.time())
+            except Exception:  # a bug here must not end the guard for the process's lifetime
+                log.exception("header timeout sweep failed")
