@@ -25,6 +25,7 @@ import gzip
 import json
 import multiprocessing
 import os
+import statistics
 import subprocess
 import time
 from collections import Counter
@@ -96,6 +97,19 @@ def load_process(url: str, kind: str, clients: int, rate: float, seconds: float,
     out.put(asyncio.run(load(url, kind, clients, rate, seconds)))
 
 
+async def single_requests(url: str, kind: str, n: int = 20) -> list[float]:
+    """One POST at a time on the idle server: how long one such body costs end to end."""
+    body, headers = bodies(kind)
+    times: list[float] = []
+    async with aiohttp.ClientSession() as session:
+        for _ in range(n):
+            start = time.perf_counter()
+            async with session.post(url, data=body, headers=headers) as resp:
+                await resp.read()
+            times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
 async def probe(url: str, seconds: float) -> list[float]:
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
@@ -117,6 +131,7 @@ def run(kind: str, clients: int, rate: float, seconds: float) -> dict[str, objec
     proc = subprocess.Popen([BIN / "eidosd"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_ready(f"http://127.0.0.1:{port}/ready")
+        idle_ms = asyncio.run(single_requests(f"http://127.0.0.1:{port}/v1/recipe", kind))
         queue: multiprocessing.Queue[dict[str, int]] = multiprocessing.Queue()
         loader = multiprocessing.Process(
             target=load_process, args=(f"http://127.0.0.1:{port}/v1/recipe", kind, clients, rate, seconds, queue)
@@ -133,6 +148,8 @@ def run(kind: str, clients: int, rate: float, seconds: float) -> dict[str, objec
     return {
         "body": kind,
         "body_bytes": len(bodies(kind)[0]),
+        "idle_post_median_ms": round(statistics.median(idle_ms), 2),
+        "idle_post_max_ms": round(max(idle_ms), 2),
         "post_statuses": statuses,
         "posts_per_s": round(sum(statuses.values()) / seconds, 1),
         "health_probes": n,
