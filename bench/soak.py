@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 from bench.server import rss_mib, start_eidosd
@@ -62,15 +63,17 @@ request = function()
 end
 """
 
-_SAMPLE = re.compile(r"^eidos_http_requests_total\{[^}]*\} ([0-9.e+]+)$", re.M)
+_SAMPLE = re.compile(r'^eidos_http_requests_total\{[^}]*status="(\d+)"[^}]*\} ([0-9.e+]+)$', re.M)
 
 
-def served(port: int) -> int:
-    import urllib.request
-
+def by_status(port: int) -> dict[str, int]:
+    """The server's own request counts by status (from /metrics)."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
         text = resp.read().decode()
-    return int(sum(float(v) for v in _SAMPLE.findall(text)))
+    counts: dict[str, int] = {}
+    for status, value in _SAMPLE.findall(text):
+        counts[status] = counts.get(status, 0) + int(float(value))
+    return counts
 
 
 def main() -> None:
@@ -84,6 +87,7 @@ def main() -> None:
         fh.write(LUA)
     proc, port, _ = start_eidosd("warning")
     samples: list[tuple[float, int, float]] = []
+    statuses: dict[str, int] = {}
     started = time.monotonic()
     try:
         samples.append((0.0, 0, rss_mib(proc.pid)))
@@ -97,7 +101,8 @@ def main() -> None:
             )  # fmt: skip
             if proc.poll() is not None:
                 sys.exit(f"eidosd died with exit code {proc.returncode}")
-            samples.append((time.monotonic() - started, served(port), rss_mib(proc.pid)))
+            statuses = by_status(port)
+            samples.append((time.monotonic() - started, sum(statuses.values()), rss_mib(proc.pid)))
             elapsed, count, rss = samples[-1]
             print(f"{elapsed:7.1f}s {count:>10,} requests  RSS {rss:6.1f} MiB", flush=True)
     finally:
@@ -114,6 +119,7 @@ def main() -> None:
     peak = max(r for _, _, r in samples)
     final = samples[-1]
     print(f"\nrequests {final[1]:,} in {final[0]:.0f}s ({final[1] / final[0]:.0f} req/s)")
+    print("by status:", ", ".join(f"{status}: {n:,}" for status, n in sorted(statuses.items())))
     print(f"RSS idle {samples[0][2]:.1f} MiB, at 100k {after_100k:.1f} MiB, final {final[2]:.1f} MiB, peak {peak:.1f}")
     print(f"growth after the first 100k: {final[2] - after_100k:+.2f} MiB (target < 5 MiB)")
     print("curve (every ~100k):")
