@@ -10,6 +10,7 @@ stays ``"1.10"`` when the document was loaded in raw mode). Anything of the wron
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +57,9 @@ class RecipeDocument:
         )
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
 class _Reader:
     """Typed field access that turns every shape problem into one error naming the field."""
 
@@ -83,7 +87,7 @@ class _Reader:
         text = self._text(value, field)
         # Names, versions and URLs end up in file names, comments and Chart.yaml lines: a line
         # break or other control character there could forge content, so refuse it here.
-        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        if _CONTROL.search(text):
             raise self.fail(field, "must be a single line without control characters")
         return text
 

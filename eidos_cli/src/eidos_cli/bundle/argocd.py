@@ -21,8 +21,7 @@ from typing import Any
 
 from eidos_cli.bundle.checksums import CHECKSUMS_FILE, checksums
 from eidos_cli.bundle.paths import safe_name
-from eidos_cli.bundle.yamlout import dump_values
-from eidos_core import yaml
+from eidos_cli.bundle.yamlout import dump, dump_values
 from eidos_core.errors import InvalidRequestError
 from eidos_core.recipe.document import RecipeDocument
 from eidos_core.recipe.model import KUSTOMIZE, ComponentRef, Registry
@@ -219,9 +218,9 @@ def render(
         # Compared without case: on macOS and Windows ``readme.md/`` and ``README.md`` collide.
         if directory.lower() in (f.lower() for f in TOP_LEVEL_FILES):
             raise InvalidRequestError(f"component name {ref.name!r} clashes with the bundle file {directory}")
-        out[f"{directory}/application.yaml"] = yaml.dump(application(ref, wave, registry, repo)).encode()
+        out[f"{directory}/application.yaml"] = dump(application(ref, wave, registry, repo)).encode()
         out[f"{directory}/values.yaml"] = component_values_file(values.get(ref.name, {})).encode()
-    out["app-of-apps.yaml"] = yaml.dump(app_of_apps(repo)).encode()
+    out["app-of-apps.yaml"] = dump(app_of_apps(repo)).encode()
     out["README.md"] = render_readme(recipe, ordered, bundler_version).encode()
     out[CHECKSUMS_FILE] = checksums(out)
     return out

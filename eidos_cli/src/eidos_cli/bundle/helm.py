@@ -27,8 +27,7 @@ from typing import Any
 
 from eidos_cli.bundle.checksums import CHECKSUMS_FILE, checksums
 from eidos_cli.bundle.paths import safe_name, template_name
-from eidos_cli.bundle.yamlout import dump_values
-from eidos_core import yaml
+from eidos_cli.bundle.yamlout import dump, dump_values, line
 from eidos_core.errors import InvalidRequestError, NotFoundError
 from eidos_core.recipe.criteria import ANY
 from eidos_core.recipe.document import RecipeDocument
@@ -93,11 +92,8 @@ def dependencies(recipe: RecipeDocument, registry: Registry) -> list[Dependency]
 
 
 def _line(key: str, value: Any, indent: str = "") -> str:
-    # ``key: value`` through the YAML dumper, so odd values are quoted, not injected; a
-    # multi-line value's continuation lines are shifted to stay inside the entry.
-    first, *rest = yaml.dump({key: value}).rstrip("\n").split("\n")
-    pad = " " * len(indent)
-    return "".join(f"{line}\n" for line in [indent + first, *(pad + r for r in rest)])
+    # ``key: value`` as the YAML dumper writes it, so odd values are quoted, not injected.
+    return line(key, value, indent)
 
 
 def render_chart(recipe: RecipeDocument, registry: Registry, bundler_version: str) -> str:
@@ -303,7 +299,7 @@ def render(
     }
     out.update(collect_manifests(recipe, files))
     out[CHECKSUMS_FILE] = checksums(out)
-    out["recipe.yaml"] = yaml.dump(recipe.to_document()).encode()
+    out["recipe.yaml"] = dump(recipe.to_document()).encode()
     return out
 
 

@@ -28,6 +28,11 @@ def safe_name(name: str, *, what: str = "component name") -> str:
     return name
 
 
+# re's \s is str.isspace(); one regex scan instead of a Python loop per character (bundles of
+# 40,000 paths).
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
 def check_relative(path: str, *, what: str = "path") -> str:
     """A relative, normalised ``/``-separated path that cannot leave its root; else an error.
 
@@ -41,7 +46,7 @@ def check_relative(path: str, *, what: str = "path") -> str:
         problem = "is absolute"
     elif "\\" in path:
         problem = "contains a backslash"
-    elif any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in path):
+    elif _SPACE_OR_CONTROL.search(path):
         # Whitespace too: checksums.txt lines would need sha256sum's escaped-name syntax.
         problem = "contains whitespace or a control character"
     else:

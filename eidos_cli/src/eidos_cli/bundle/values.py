@@ -25,7 +25,12 @@ from eidos_core.recipe.merge import deep_merge
 from eidos_core.recipe.model import ComponentRef, Registry
 
 
-def _values_file(files: Mapping[str, bytes], path: str, component: str) -> dict[str, Any]:
+def _values_file(
+    files: Mapping[str, bytes], path: str, component: str, parsed: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The values file as a mapping; ``parsed`` caches it by path (callers copy, never modify)."""
+    if parsed is not None and path in parsed:
+        return parsed[path]
     data = files.get(path)
     if data is None:
         raise NotFoundError(
@@ -35,23 +40,28 @@ def _values_file(files: Mapping[str, bytes], path: str, component: str) -> dict[
         )
     doc = yaml.load(data, source=path)
     if doc is None:
-        return {}
+        doc = {}
     if not isinstance(doc, dict):
         raise InvalidRequestError(
             f"values file {path} of component {component} must be a YAML mapping",
             details={"component": component, "file": path},
         )
+    if parsed is not None:
+        parsed[path] = doc
     return doc
 
 
-def recipe_values(ref: ComponentRef, files: Mapping[str, bytes]) -> dict[str, Any]:
-    """Steps 1–2: values file(s) and the recipe's overrides. A fresh dict each call."""
+def recipe_values(
+    ref: ComponentRef, files: Mapping[str, bytes], parsed: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Steps 1–2: values file(s) and the recipe's overrides. A fresh dict each call (deep_merge
+    copies), so files parsed once into ``parsed`` can serve every component naming them."""
     values: dict[str, Any] = {}
     if ref.values_file:
         base = f"components/{ref.name}/values.yaml"
         if ref.values_file != base and base in files:
-            values = _values_file(files, base, ref.name)
-        values = deep_merge(values, _values_file(files, ref.values_file, ref.name))
+            values = _values_file(files, base, ref.name, parsed)
+        values = deep_merge(values, _values_file(files, ref.values_file, ref.name, parsed))
     if ref.overrides:
         values = deep_merge(values, ref.overrides)
     return values
@@ -63,9 +73,10 @@ def component_values(
     registry: Registry,
     overrides: Sequence[SetOverride] = (),
     scheduling: Scheduling | None = None,
+    parsed: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """All four steps for one component."""
-    values = recipe_values(ref, files)
+    values = recipe_values(ref, files, parsed)
     apply_overrides(values, for_component(overrides, ref.name, registry), ref.name)
     apply_scheduling(values, registry.get(ref.name), scheduling or Scheduling())
     return values
@@ -79,4 +90,5 @@ def bundle_values(
     scheduling: Scheduling | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Values of every component, keyed by component name, in recipe order."""
-    return {ref.name: component_values(ref, files, registry, overrides, scheduling) for ref in refs}
+    parsed: dict[str, dict[str, Any]] = {}  # each values file parsed once, however many components name it
+    return {ref.name: component_values(ref, files, registry, overrides, scheduling, parsed) for ref in refs}
