@@ -48,6 +48,25 @@ def accepted(field: str) -> tuple[str, ...]:
     return (*FIELDS[field], ANY, *aliases(field))
 
 
+# The API takes values in any ASCII case with blanks around them (as the reference does); the
+# OpenAPI document says exactly that with api_pattern(), so generated clients and the server agree.
+API_BLANKS = " \t\n"
+
+
+def api_pattern(field: str, *, empty: bool) -> str:
+    """A regular expression (ECMA and Python) for exactly the spellings the API takes for ``field``:
+    every accepted value in any ASCII case, blanks around it allowed; ``empty`` adds blank-only."""
+
+    def fold(word: str) -> str:
+        # Letters as [Xx]; the rest (digits, "-") stand for themselves, unescaped for ECMA's sake.
+        assert re.fullmatch(r"[a-z0-9-]+", word), word
+        return "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in word)
+
+    words = "|".join(fold(w) for w in accepted(field))
+    optional = "?" if empty else ""
+    return f"^[ \\t\\n]*(?:{words}){optional}[ \\t\\n]*$"
+
+
 def _invalid_field(field: str, text: str) -> CriteriaError:
     allowed = (*FIELDS[field], ANY)
     return CriteriaError(field, text, allowed, text=f"invalid {field} type: {text} (allowed: {', '.join(allowed)})")
@@ -57,13 +76,19 @@ def parse_field(field: str, raw: object, *, exact: bool = False) -> str:
     """Normalise one string dimension: canonical enum value or ``any``.
 
     Lenient (CLI flags, snapshots): any case, surrounding whitespace ignored. ``exact`` (the HTTP
-    API and recipeCriteria documents): only the spellings the OpenAPI enum lists, so the server
-    accepts exactly what its document allows; ``""`` and ``None`` still mean ``any``.
+    API and recipeCriteria documents): what :func:`api_pattern` documents — an accepted spelling
+    in any ASCII case, blanks around it ignored, strings only — so the server accepts exactly what
+    its OpenAPI document allows; ``""`` and ``None`` still mean ``any``.
     """
     if exact and raw is not None and not isinstance(raw, str):
         raise CriteriaError(field, _show(raw), (), text=f"invalid {field} type: {_show(raw)} (must be a string)")
     text = "" if raw is None else str(raw)
-    value = text if exact else text.strip().lower()
+    if exact:
+        stripped = text.strip(API_BLANKS)
+        # ASCII only: str.lower() would turn the Kelvin sign into k, which the pattern does not.
+        value = stripped.lower() if stripped.isascii() else stripped
+    else:
+        value = text.strip().lower()
     alias = _ALIASES[field].get(value)
     if alias is not None:
         return alias
@@ -202,7 +227,7 @@ _SPEC_KEYS = ("service", "accelerator", "gpu", "intent", "os", "nodes")
 def criteria_from_document(doc: object, *, source: str = "criteria") -> Criteria:
     """A ``recipeCriteria`` document (criteria file, POST body), checked exactly as the OpenAPI
     ``RecipeCriteria`` schema describes it: kind/apiVersion optional but exact when present,
-    ``metadata`` a mapping (its contents ignored), ``spec`` fields exact enum spellings, ``nodes`` a JSON/YAML
+    ``metadata`` a mapping (its contents ignored), ``spec`` fields documented spellings, ``nodes`` a JSON/YAML
     integer; ``null`` anywhere means "absent"; unknown fields are errors naming the field."""
     if doc is None:
         return Criteria()
@@ -239,7 +264,8 @@ def criteria_from_document(doc: object, *, source: str = "criteria") -> Criteria
             details={"field": f"spec.{unknown[0]}"},
         )
     for key in _SPEC_KEYS:
-        if spec.get(key) == "":  # null is the document's "absent"; "" is not in the enum
+        value = spec.get(key)
+        if isinstance(value, str) and not value.strip(API_BLANKS):  # null is the document's "absent"
             raise CriteriaError(
                 f"spec.{key}", "", (), text=f"invalid {key} value: empty string (omit the field or use null for any)"
             )

@@ -124,7 +124,8 @@ def build_embedded_refs(service: str) -> list[str]:
         (["recipe"], 2, "no criteria provided: specify at least one of --service"),
         (["recipe", "--gpu", "x100"], 2, "invalid accelerator type: x100 (allowed: a100, gb200, h100, l40, any)"),
         (["recipe", "--os", "windows"], 2, "invalid os type: windows"),
-        (["recipe", "--nodes", "many"], 2, "argument --nodes: invalid int value: 'many'"),
+        (["recipe", "--nodes", "many"], 2, "invalid nodes value: many (must be an integer >= 0)"),
+        (["recipe", "--gpu", "h100", "--nodes", "-3"], 2, "invalid nodes count: -3 (must be >= 0)"),
         (["recipe", "--gpu", "h100", "-t", "xml"], 2, "argument -t/--format: invalid choice: 'xml'"),
         (["recipe", "-s", "/nonexistent/snap.yaml"], 3, "/nonexistent/snap.yaml"),
         (["recipe", "--gpu", "h100", "--data", "/nonexistent"], 3, "'/nonexistent' does not exist"),
@@ -183,7 +184,7 @@ async def test_server_mode_gives_the_same_recipe_as_local(tmp_path: Path) -> Non
         assert remote[0] == 0 and local[0] == 0, remote[2] + local[2]
         assert json.loads(remote[1]) == json.loads(local[1])
         code, _, err = await cli(tmp_path, "recipe", "--gpu", "h100", "--nodes", "-3", "--server", base)
-        assert code == 0, err  # negative nodes are ignored, as locally
+        assert code == 2 and "invalid nodes count: -3" in err  # refused like the server's 400, as locally
         code, _, err = await cli(tmp_path, "recipe", "--gpu", "h100", "--server", "http://127.0.0.1:9")
         assert code == 6 and "127.0.0.1:9" in err
     finally:

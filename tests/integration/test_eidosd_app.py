@@ -69,8 +69,10 @@ async def test_recipe_headers_and_etag(make_client: MakeClient) -> None:
     # Same criteria spelled differently (alias, order, empty value): same body, same ETag.
     other = await client.get("/v1/recipe?intent=training&gpu=h100&service=eks&os=")
     assert other.headers["ETag"] == etag
-    # Values match the OpenAPI enums exactly (issue 9): no case folding.
-    assert (await client.get("/v1/recipe?intent=TRAINING")).status == 400
+    # Any ASCII case with blanks around it, as the OpenAPI pattern says; nothing looser.
+    upper = await client.get("/v1/recipe?intent=TRAINING&gpu=H100&service=%20Eks")
+    assert upper.headers["ETag"] == etag
+    assert (await client.get("/v1/recipe?intent=train%20ing")).status == 400
 
 
 async def test_request_id_echoed_or_generated(make_client: MakeClient) -> None:

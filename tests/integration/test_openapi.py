@@ -15,7 +15,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from eidos_core import yaml
-from eidos_core.recipe.criteria import ACCELERATORS, ANY, INTENTS, MAX_NODES, OS_TYPES, SERVICES
+from eidos_core.recipe.criteria import ACCELERATORS, ANY, INTENTS, MAX_NODES, OS_TYPES, SERVICES, api_pattern
 from eidosd.openapi import document
 from eidosd.routes import QUERY_PARAMS
 from tests.conftest import REPO
@@ -48,11 +48,19 @@ def test_every_endpoint_parameter_and_error_documented(spec: dict[str, Any]) -> 
     get = paths["/v1/recipe"]["get"]
     params = {p["name"]: p["schema"] for p in get["parameters"]}
     assert tuple(params) == QUERY_PARAMS
-    # Every spelling the server accepts, and nothing else (the server matches them exactly).
-    assert params["service"]["enum"] == [*SERVICES, ANY, "self-managed", "self", "vanilla"]
-    assert params["accelerator"]["enum"] == params["gpu"]["enum"] == [*ACCELERATORS, ANY]
-    assert params["intent"]["enum"] == [*INTENTS, ANY]
-    assert params["os"]["enum"] == [*OS_TYPES, ANY, "al2", "al2023", "amzn"]
+    # Every spelling the server accepts, in any case, and nothing else.
+    for name, field, values in (
+        ("service", "service", [*SERVICES, ANY, "self-managed", "self", "vanilla"]),
+        ("accelerator", "accelerator", [*ACCELERATORS, ANY]),
+        ("gpu", "accelerator", [*ACCELERATORS, ANY]),
+        ("intent", "intent", [*INTENTS, ANY]),
+        ("os", "os", [*OS_TYPES, ANY, "al2", "al2023", "amzn"]),
+    ):
+        pattern = params[name]["pattern"]
+        assert pattern == api_pattern(field, empty=True)
+        for value in values:
+            assert re.search(pattern, value) and re.search(pattern, f" {value.upper()}\n"), (name, value)
+        assert not re.search(pattern, values[0] + "x") and not re.search(pattern, "\u212a")
     assert params["nodes"] == {"type": "integer", "default": 0, "minimum": 0, "maximum": MAX_NODES}
     assert all(p["allowEmptyValue"] for p in get["parameters"])  # ?service= means any
     for method in ("get", "post"):
@@ -68,7 +76,9 @@ def test_every_endpoint_parameter_and_error_documented(spec: dict[str, Any]) -> 
     spec_fields = spec["components"]["schemas"]["CriteriaSpec"]
     assert spec_fields["additionalProperties"] is False
     assert spec_fields["properties"]["nodes"]["type"] == "integer"
-    assert None in spec_fields["properties"]["os"]["enum"]
+    assert spec_fields["properties"]["os"]["nullable"] is True
+    assert spec_fields["properties"]["os"]["pattern"] == api_pattern("os", empty=False)
+    assert "415" in paths["/v1/recipe"]["post"]["responses"]
     error = spec["components"]["schemas"]["Error"]
     assert set(error["required"]) == {"code", "message", "requestId", "timestamp", "retryable"}
 
@@ -90,13 +100,13 @@ def test_generated_python_client_calls_live_server(tmp_path: Path) -> None:
         client = client_mod.Client(base_url=f"http://127.0.0.1:{port}")
         result = get_recipe.sync(
             client=client,
-            service=models.GetV1RecipeService.EKS,
-            accelerator=models.GetV1RecipeAccelerator.GB200,
-            intent=models.GetV1RecipeIntent.TRAINING,
+            service="eks",
+            accelerator="GB200",  # any case, as the document says
+            intent="training",
         )
         assert isinstance(result, models.RecipeResult)
         assert "nvidia-dra-driver-gpu" in result.deployment_order
-        assert result.criteria.accelerator.value == "gb200"
+        assert result.criteria.accelerator.value == "gb200"  # the result's criteria are canonical
         names = [ref.name for ref in result.component_refs]
         assert names == sorted(names)
     finally:

@@ -4,6 +4,8 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from eidos_core.errors import CriteriaError, InvalidRequestError
 from eidos_core.recipe.criteria import (
@@ -11,9 +13,11 @@ from eidos_core.recipe.criteria import (
     AllowLists,
     Criteria,
     CriteriaNotAllowedError,
+    api_pattern,
     criteria_from_document,
     parse_allowlists,
     parse_criteria,
+    parse_field,
 )
 
 
@@ -101,9 +105,10 @@ def test_exact_parse_takes_only_the_documented_spellings() -> None:
         "eks", "h100", "training", "amazonlinux"
     )
     assert parse_criteria("", "", "", "", "", exact=True) == Criteria()
-    assert parse_criteria(" EKS ").service == "eks"  # lenient: CLI flags
-    for raw in ("EKS", " eks", "Eks"):
-        with pytest.raises(CriteriaError, match=f"invalid service type: {raw}"):
+    assert parse_criteria(" EKS\n", "GB200", " Training", exact=True) == Criteria("eks", "gb200", "training")
+    assert parse_criteria(" \u00a0EKS ").service == "eks"  # lenient (CLI flags): any whitespace
+    for raw in ("e ks", "e\u212as", "eks\r", "\u00a0eks", "ekss"):
+        with pytest.raises(CriteriaError, match="invalid service type"):
             parse_criteria(raw, exact=True)
     with pytest.raises(CriteriaError, match="must be a string"):
         parse_criteria(service=5, exact=True)
@@ -152,7 +157,8 @@ def test_criteria_document() -> None:
         ({"spec": {"nodes": 1e3}}, "invalid nodes value: 1000.0", "spec.nodes"),
         ({"spec": {"nodes": -1}}, "invalid nodes count: -1 (must be >= 0)", "spec.nodes"),
         ({"spec": {"nodes": 10**6}}, "must be <= 100000", "spec.nodes"),
-        ({"spec": {"os": "Ubuntu"}}, "invalid os type: Ubuntu", "spec.os"),
+        ({"spec": {"os": "Ubuntu 24.04"}}, "invalid os type: Ubuntu 24.04", "spec.os"),
+        ({"spec": {"os": " \t"}}, "empty string", "spec.os"),
         ({"spec": {"service": ""}}, "empty string", "spec.service"),
         ({"spec": {"intent": True}}, "must be a string", "spec.intent"),
         ({"spec": {"accelerator": "h100", "gpu": "v100"}}, "invalid accelerator type: v100", "spec.accelerator"),
@@ -183,3 +189,24 @@ def test_allowlists() -> None:
 def test_bad_allowlist_is_an_error_naming_the_variable() -> None:
     with pytest.raises(InvalidRequestError, match="invalid EIDOS_ALLOWED_SERVICES: invalid service type: mars"):
         parse_allowlists({"EIDOS_ALLOWED_SERVICES": "eks,mars"})
+
+
+@settings(max_examples=2000)
+@given(
+    st.text(st.characters(codec="utf-8"), max_size=14)
+    | st.sampled_from(["EKS", " al2023\n", "Self-Managed", "e\u212as"])
+)
+def test_the_api_takes_exactly_what_its_pattern_documents(raw: str) -> None:
+    """The OpenAPI document's pattern and the server's parser agree on every string."""
+    for field in ("service", "accelerator", "intent", "os"):
+        for empty in (True, False):
+            documented = re.search(api_pattern(field, empty=empty), raw) is not None
+            try:
+                if empty:
+                    parse_field(field, raw, exact=True)
+                else:
+                    criteria_from_document({"spec": {field: raw}})
+                taken = True
+            except CriteriaError:
+                taken = False
+            assert documented == taken, (field, empty, raw)

@@ -27,8 +27,10 @@ def store(reference_data: Path) -> RecipeStore:
     return load_directory(reference_data)
 
 
-def build(store: RecipeStore, **query: str) -> Recipe:
-    return build_recipe(store, parse_criteria(**query))
+def build(
+    store: RecipeStore, service: str = "", accelerator: str = "", os: str = "", intent: str = "", nodes: str = ""
+) -> Recipe:
+    return build_recipe(store, parse_criteria(service, accelerator, intent, os, nodes))
 
 
 def refs(recipe: Recipe) -> dict[str, Any]:

@@ -89,6 +89,7 @@ async def get_recipe(request: web.Request) -> web.Response:
 @response_schema(RecipeResultSchema(), 200, description="The recipe.")
 @response_schema(ErrorSchema(), 408, description="The body did not arrive within READ_TIMEOUT.")
 @response_schema(ErrorSchema(), 413, description="The body is larger than the limit.")
+@response_schema(ErrorSchema(), 415, description="The Content-Encoding is not gzip, deflate or identity.")
 @_document_errors
 async def post_recipe(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]

@@ -3,7 +3,7 @@
 Requests are validated by eidos_core's criteria parser, so the API, the CLI and criteria
 files reject bad values with the same words; these schemas describe, they do not parse. They
 must describe exactly what that parser accepts (schemathesis checks both directions): the
-enums list every accepted spelling (aliases included), ``nodes`` its bounds, and the
+string fields carry a pattern of every accepted spelling (aliases included, any case), ``nodes`` its bounds, and the
 document fields say that ``null`` means absent. openapi.py adds what marshmallow cannot say
 (empty query values, the nullable nested objects).
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 from marshmallow import INCLUDE, RAISE, Schema, fields, validate
 
 from eidos_core import API_VERSION
-from eidos_core.recipe.criteria import ANY, CRITERIA_KIND, FIELDS, MAX_NODES, accepted
+from eidos_core.recipe.criteria import ANY, CRITERIA_KIND, FIELDS, MAX_NODES, accepted, api_pattern
 
 _DESCRIPTIONS = {
     "service": "Kubernetes service (self-managed, self, vanilla = any).",
@@ -25,20 +25,25 @@ _DESCRIPTIONS = {
 _NODES = "GPU node count; 0 = any."
 
 
+def _one_of(field: str) -> str:
+    return f" One of {', '.join(accepted(field))}; any ASCII case, blanks around it ignored."
+
+
 def _query_enum(field: str, name: str) -> fields.String:
+    # A pattern, not an enum: the API takes the values in any case (as the reference does), and
+    # the document must say exactly what the server takes (schemathesis checks both directions).
     return fields.String(
         load_default=ANY,
-        validate=validate.OneOf(accepted(field)),
-        metadata={"description": _DESCRIPTIONS[name] + " Empty = any.", "example": FIELDS[field][0]},
+        validate=validate.Regexp(api_pattern(field, empty=True)),
+        metadata={"description": _DESCRIPTIONS[name] + _one_of(field) + " Empty = any.", "example": FIELDS[field][0]},
     )
 
 
 def _spec_enum(field: str, name: str) -> fields.String:
-    # null is "absent"; an enum that omits null forbids it, so it is listed too.
     return fields.String(
-        allow_none=True,
-        validate=validate.OneOf((*accepted(field), None)),
-        metadata={"description": _DESCRIPTIONS[name] + " null = any.", "example": FIELDS[field][0]},
+        allow_none=True,  # null is "absent"
+        validate=validate.Regexp(api_pattern(field, empty=False)),
+        metadata={"description": _DESCRIPTIONS[name] + _one_of(field) + " null = any.", "example": FIELDS[field][0]},
     )
 
 

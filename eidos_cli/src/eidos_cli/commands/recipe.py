@@ -18,7 +18,17 @@ from eidos_core import __version__
 from eidos_core.errors import InvalidRequestError
 from eidos_core.io.documents import read_document, write_document
 from eidos_core.recipe.build import build_recipe
-from eidos_core.recipe.criteria import ACCELERATORS, ANY, INTENTS, OS_TYPES, SERVICES, Criteria, criteria_from_document
+from eidos_core.recipe.criteria import (
+    ACCELERATORS,
+    ANY,
+    INTENTS,
+    MAX_NODES,
+    OS_TYPES,
+    SERVICES,
+    Criteria,
+    criteria_from_document,
+    parse_nodes,
+)
 from eidos_core.recipe.model import RecipeStore
 from eidos_core.recipe.result import recipe_to_document
 from eidos_core.recipe.snapshot_mode import build_recipe_for_snapshot
@@ -52,7 +62,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--accelerator", "--gpu", dest="accelerator", help=f"GPU: {', '.join(ACCELERATORS)} (default: any)")
     p.add_argument("--intent", help=f"workload: {', '.join(INTENTS)} (default: any)")
     p.add_argument("--os", help=f"node OS: {', '.join(OS_TYPES)} (default: any)")
-    p.add_argument("--nodes", type=int, default=0, help="number of GPU nodes; only values > 0 count (default: 0)")
+    p.add_argument(
+        "--nodes", metavar="N", help=f"number of GPU nodes, 0 to {MAX_NODES}; only values > 0 count (default: 0)"
+    )
     p.add_argument(
         "-s", "--snapshot", metavar="URI", help="derive criteria from a snapshot (file, -, cm://, http(s)://)"
     )
@@ -70,7 +82,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _with_flags(criteria: Criteria, args: argparse.Namespace) -> Criteria:
     """Flag values over detected/file values; a changed detected value is logged."""
     changes: dict[str, Any] = {name: getattr(args, name) for name in FIELDS if getattr(args, name)}
-    updated = criteria.replace(**changes, nodes=args.nodes if args.nodes > 0 else None)
+    # The server's rule for nodes (decimal digits, 0..MAX_NODES): --nodes -3 is refused, not ignored.
+    nodes = parse_nodes(args.nodes) if args.nodes is not None else 0
+    updated = criteria.replace(**changes, nodes=nodes if nodes > 0 else None)
     for name in FIELDS:
         before, after = getattr(criteria, name), getattr(updated, name)
         if before != ANY and before != after:
