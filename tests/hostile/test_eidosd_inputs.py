@@ -210,3 +210,10 @@ async def test_hostile_configmap_data_keeps_the_last_good_store(kube: KubeFixtur
     finally:
         assert await asyncio.to_thread(server.stop) == 0, server.log()[-2000:]
     assert "Traceback" not in server.log()
+
+
+def test_json_with_surrogate_pair_escapes_is_accepted(server: Eidosd) -> None:
+    body = b'{"kind": "recipeCriteria", "metadata": {"note": "\\ud83d\\ude80 launch"}, "spec": {"service": "eks"}}'
+    status, _, answer = server.request("/v1/recipe", body, {"Content-Type": "application/json"})
+    assert status == 200, answer[:300]
+    assert json.loads(answer)["criteria"]["service"] == "eks"
