@@ -20,6 +20,7 @@ from eidos_core.recipe.model import (
     NodeSchedulingPaths,
     RecipeMetadata,
     RegistryComponent,
+    ValueReference,
 )
 from eidos_core.yaml import Scalar, plain
 
@@ -29,6 +30,10 @@ CONSTRAINT_TYPES = ("K8s", "OS", "GPU", "SystemD")
 CONSTRAINT_NAME = re.compile(r"^[A-Za-z0-9]+\.[A-Za-z0-9_/.-]+\.[A-Za-z0-9_/.-]+$")
 OPERATORS = (">=", "<=", "!=", "==", ">", "<")
 NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
+# A Kubernetes namespace name: a DNS-1123 label.
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS_LABEL_MAX = 63
+REFERENCE_FIELDS = ("{namespace}", "{release}", "{component}")
 
 _REF_KEYS = (
     "name", "type", "source", "version", "tag", "path", "valuesFile",
@@ -225,6 +230,37 @@ def _scheduling(d: Decoder, raw: Any, field: str) -> NodeSchedulingPaths:
     )
 
 
+def _namespace(d: Decoder, raw: Any, field: str, name: str) -> str:
+    """The component's namespace: given, else its name; either way a DNS-1123 label."""
+    given = d.text(raw, field)
+    value = given or name
+    if value and (not DNS_LABEL.match(value) or len(value) > DNS_LABEL_MAX):
+        why = f"{value!r} is not a DNS-1123 label (lowercase letters, digits, '-', at most 63)"
+        d.problem(field, why if given else f"is required: the component name {why}", raw)
+    return value
+
+
+def _references(d: Decoder, raw: Any, field: str) -> tuple[ValueReference, ...]:
+    out = []
+    for j, item in enumerate(d.sequence(raw, field)):
+        where = f"{field}[{j}]"
+        m = d.mapping(item, where, allowed=("path", "value", "component"))
+        path = d.text(m.get("path"), f"{where}.path", required=True)
+        value = d.text(m.get("value"), f"{where}.value", required=True)
+        if path and any(not s for s in path.split(".")):
+            d.problem(f"{where}.path", f"path {path!r} has an empty segment", m.get("path"))
+        leftover = value
+        for placeholder in REFERENCE_FIELDS:
+            leftover = leftover.replace(placeholder, "")
+        if "{" in leftover or "}" in leftover:
+            d.problem(f"{where}.value", f"only {', '.join(REFERENCE_FIELDS)} may appear in braces", m.get("value"))
+        if path and value:
+            out.append(
+                ValueReference(path=path, value=value, component=d.text(m.get("component"), f"{where}.component"))
+            )
+    return tuple(out)
+
+
 def decode_registry(raw: Any, file: str) -> tuple[dict[str, RegistryComponent], list[Problem]]:
     """A ``ComponentRegistry`` document: components by name, in file order."""
     d = Decoder(file)
@@ -240,7 +276,10 @@ def decode_registry(raw: Any, file: str) -> tuple[dict[str, RegistryComponent], 
         field = f"components[{i}]"
         m = d.mapping(
             item, field,
-            allowed=("name", "displayName", "valueOverrideKeys", "helm", "kustomize", "nodeScheduling"),
+            allowed=(
+                "name", "displayName", "namespace", "valueOverrideKeys", "helm", "kustomize",
+                "nodeScheduling", "valueReferences",
+            ),
         )  # fmt: skip
         name = d.text(m.get("name"), f"{field}.name", required=True)
         display = d.text(m.get("displayName"), f"{field}.displayName") or name
@@ -255,6 +294,7 @@ def decode_registry(raw: Any, file: str) -> tuple[dict[str, RegistryComponent], 
         comp = RegistryComponent(
             name=name,
             display_name=display,
+            namespace=_namespace(d, m.get("namespace"), f"{field}.namespace", name),
             value_override_keys=keys,
             helm_repository=d.text(helm.get("defaultRepository"), f"{field}.helm.defaultRepository"),
             helm_chart=d.text(helm.get("defaultChart"), f"{field}.helm.defaultChart"),
@@ -264,6 +304,7 @@ def decode_registry(raw: Any, file: str) -> tuple[dict[str, RegistryComponent], 
             kustomize_tag=d.text(kust.get("defaultTag"), f"{field}.kustomize.defaultTag"),
             system=_scheduling(d, sched.get("system"), f"{field}.nodeScheduling.system"),
             accelerated=_scheduling(d, sched.get("accelerated"), f"{field}.nodeScheduling.accelerated"),
+            value_references=_references(d, m.get("valueReferences"), f"{field}.valueReferences"),
         )
         if not name:
             continue

@@ -60,9 +60,22 @@ class NodeSchedulingPaths:
 
 
 @dataclass(frozen=True, slots=True)
+class ValueReference:
+    """A value of this component that points at a component (itself when ``component`` is
+    empty): set at bundle time at dotted ``path`` to ``value`` with ``{namespace}``,
+    ``{release}`` and ``{component}`` replaced by the target's, so no namespace or service
+    name is ever hard-coded in values files. Removed when the target is not in the bundle."""
+
+    path: str
+    value: str
+    component: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class RegistryComponent:
     name: str
     display_name: str
+    namespace: str = ""  # where the bundle installs it; the decoder defaults it to ``name``
     value_override_keys: tuple[str, ...] = ()
     helm_repository: str = ""
     helm_chart: str = ""
@@ -72,6 +85,7 @@ class RegistryComponent:
     kustomize_tag: str = ""
     system: NodeSchedulingPaths = field(default_factory=NodeSchedulingPaths)
     accelerated: NodeSchedulingPaths = field(default_factory=NodeSchedulingPaths)
+    value_references: tuple[ValueReference, ...] = ()
 
     @property
     def type(self) -> str:

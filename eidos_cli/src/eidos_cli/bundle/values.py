@@ -4,8 +4,12 @@
    (``components/<name>/values-eks.yaml``) goes over ``components/<name>/values.yaml`` when
    that exists;
 2. the recipe's ``overrides`` deep-merged on top (mappings merge, lists and scalars replace);
-3. ``--set`` entries for the component;
-4. node selectors and tolerations at the registry's paths.
+3. references to other components (``registry valueReferences``) set from the namespace plan,
+   or removed when their component is not in the bundle — after the recipe, so that no
+   hard-coded namespace survives, and before ``--set``, so that the user can still point a
+   value elsewhere (at a Prometheus of their own);
+4. ``--set`` entries for the component;
+5. node selectors and tolerations at the registry's paths.
 
 A values file named by the recipe but missing from the data, or not a YAML mapping, is an
 error naming the component and the file (the reference falls back to ``{}`` with a warning,
@@ -67,6 +71,26 @@ def recipe_values(
     return values
 
 
+def apply_references(values: dict[str, Any], references: Mapping[str, Any | None]) -> None:
+    """Set each dotted path to its value, or remove it where the value is ``None``."""
+    for path, value in references.items():
+        segments = path.split(".")
+        if value is None:
+            node: Any = values
+            for segment in segments[:-1]:
+                node = node.get(segment) if isinstance(node, dict) else None
+            if isinstance(node, dict):
+                node.pop(segments[-1], None)
+            continue
+        node = values
+        for segment in segments[:-1]:
+            child = node.get(segment)
+            if not isinstance(child, dict):
+                child = node[segment] = {}
+            node = child
+        node[segments[-1]] = value
+
+
 def component_values(
     ref: ComponentRef,
     files: Mapping[str, bytes],
@@ -74,9 +98,11 @@ def component_values(
     overrides: Sequence[SetOverride] = (),
     scheduling: Scheduling | None = None,
     parsed: dict[str, dict[str, Any]] | None = None,
+    references: Mapping[str, Any | None] | None = None,
 ) -> dict[str, Any]:
-    """All four steps for one component."""
+    """All five steps for one component."""
     values = recipe_values(ref, files, parsed)
+    apply_references(values, references or {})
     apply_overrides(values, for_component(overrides, ref.name, registry), ref.name)
     apply_scheduling(values, registry.get(ref.name), scheduling or Scheduling())
     return values
@@ -88,7 +114,13 @@ def bundle_values(
     registry: Registry,
     overrides: Sequence[SetOverride] = (),
     scheduling: Scheduling | None = None,
+    references: Mapping[str, Mapping[str, Any | None]] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Values of every component, keyed by component name, in recipe order."""
+    """Values of every component, keyed by component name, in recipe order; ``references``
+    gives each component's step-3 paths (see ``plan.value_references``)."""
     parsed: dict[str, dict[str, Any]] = {}  # each values file parsed once, however many components name it
-    return {ref.name: component_values(ref, files, registry, overrides, scheduling, parsed) for ref in refs}
+    refs_by = references or {}
+    return {
+        ref.name: component_values(ref, files, registry, overrides, scheduling, parsed, refs_by.get(ref.name))
+        for ref in refs
+    }
