@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from eidos_cli import logs
-from eidos_cli.commands import COMMANDS
+from eidos_cli.commands import COMMANDS, bundle_check
 from eidos_cli.options import env_bool
 from eidos_core import __version__
 from eidos_core.errors import EidosError
@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     for command in COMMANDS:
         command.register(sub)
+    bundle_check.attach(sub.choices["bundle"])  # `bundle check DIR` beside `bundle -r …`
     for child in sub.choices.values():
         _global_flags(child, root=False)
         _nested = [a for a in child._actions if isinstance(a, argparse._SubParsersAction)]

@@ -1,0 +1,127 @@
+"""``bundle check`` from a bundle directory to a :class:`Report`: the I/O around the checks."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eidos_cli.bundle.check import charts
+from eidos_cli.bundle.check.crds import missing_crds
+from eidos_cli.bundle.check.installplan import PLAN_FILE, Step, load_plan, order_findings
+from eidos_cli.bundle.check.namespaces import missing_namespaces
+from eidos_cli.bundle.check.objects import Rendered, crds_by_kind
+from eidos_cli.bundle.check.references import StepValues, dangling_references
+from eidos_cli.bundle.check.report import CHART, MISSING_FILE, RENDER, UNKNOWN_KEY, Finding, Report, Unchecked
+from eidos_cli.bundle.check.schema import schema_findings
+from eidos_cli.bundle.check.values_keys import unknown_keys
+from eidos_core import yaml
+from eidos_core.errors import EidosError, InvalidRequestError
+
+log = logging.getLogger("eidos_cli.bundle.check")
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    charts: str | None = None
+    kubernetes_version: str = "1.33.0"
+
+
+def _load_values(path: Path, source: str) -> Mapping[str, Any]:
+    doc = yaml.load(path.read_bytes(), source=source)
+    return doc if isinstance(doc, Mapping) else {}
+
+
+def check_bundle(bundle: Path, options: CheckOptions) -> Report:
+    if not bundle.is_dir():
+        raise InvalidRequestError(f"{bundle}: not a directory")
+    steps = load_plan(bundle)
+    helm = charts.find_helm()
+    report = Report()
+    report.findings += order_findings(steps)
+    enabled = [s for s in steps if s.enabled]
+    report.disabled = [s.component for s in steps if not s.enabled]
+    objects: list[Rendered] = []
+    step_values: list[StepValues] = []
+    with tempfile.TemporaryDirectory(prefix="eidos-bundle-check-") as tmp:
+        finder = charts.ChartFinder(bundle=bundle, charts=options.charts, helm=helm, download_dir=Path(tmp))
+        for index, step in enumerate(enabled):
+            objects += _check_step(bundle, index, step, finder, helm, options, report, step_values)
+    report.findings += missing_crds(objects, [s.component for s in enabled])
+    report.findings += missing_namespaces(objects, [(s.component, s.namespace) for s in enabled])
+    report.findings += dangling_references(step_values, objects)
+    report.findings += schema_findings(objects, crds_by_kind(objects), options.kubernetes_version)
+    return report
+
+
+def _check_step(
+    bundle: Path,
+    index: int,
+    step: Step,
+    finder: charts.ChartFinder,
+    helm: str,
+    options: CheckOptions,
+    report: Report,
+    step_values: list[StepValues],
+) -> list[Rendered]:
+    """Render one step (chart and extra manifests); values-key findings go into the report."""
+    objects: list[Rendered] = []
+    values_path = bundle / step.values if step.values else None
+    values: Mapping[str, Any] = {}
+    if values_path is not None:
+        if not values_path.is_file():
+            missing = f"the values file {step.values} named in {PLAN_FILE} is missing"
+            report.findings.append(Finding(step.component, step.values or "", "values", MISSING_FILE, missing))
+            values_path = None
+        else:
+            try:
+                values = _load_values(values_path, step.values or "")
+            except EidosError as exc:
+                report.findings.append(Finding(step.component, step.values or "", "-", RENDER, exc.message))
+                values_path = None
+    if step.kustomize is not None:
+        report.unchecked.append(Unchecked(step.component, "Kustomize steps are not checked (only Helm charts)"))
+        return []
+    if step.chart is not None:
+        try:
+            package = finder.find(step.chart)
+            chart_values = charts.read_chart(package)
+        except charts.ChartUnavailable as exc:
+            report.unchecked.append(Unchecked(step.component, str(exc)))
+            return []
+        except EidosError as exc:
+            report.unchecked.append(Unchecked(step.component, f"unreadable chart: {exc.message}"))
+            return []
+        log.debug("chart found", extra={"component": step.component, "package": str(package)})
+        for key in unknown_keys(values, chart_values):
+            report.findings.append(Finding(step.component, step.values or "", key.path, UNKNOWN_KEY, key.message))
+        step_values.append(
+            StepValues(index, step.component, step.chart.name, step.namespace, step.values or "", values)
+        )
+        try:
+            text = charts.helm_template(
+                helm, package, step.component, step.namespace, values_path, options.kubernetes_version
+            )
+            for source, obj in charts.split_documents(text, step.chart.name):
+                objects.append(Rendered(index, step.component, source, obj, step.namespace))
+        except charts.RenderError as exc:
+            report.findings.append(Finding(step.component, step.values or "", "-", RENDER, f"helm template: {exc}"))
+        except EidosError as exc:
+            report.findings.append(Finding(step.component, step.values or "", "-", CHART, exc.message))
+    for i, manifest in enumerate(step.manifests):
+        path = bundle / manifest
+        if not path.is_file():
+            missing = f"the extra manifest {manifest} named in {PLAN_FILE} is missing"
+            report.findings.append(Finding(step.component, manifest, f"manifests[{i}]", MISSING_FILE, missing))
+            continue
+        try:
+            for _source, obj in charts.split_documents(path.read_text(encoding="utf-8"), manifest):
+                objects.append(Rendered(index, step.component, manifest, obj, step.namespace))
+        except (EidosError, UnicodeDecodeError) as exc:
+            message = exc.message if isinstance(exc, EidosError) else str(exc)
+            report.findings.append(Finding(step.component, manifest, f"manifests[{i}]", RENDER, message))
+    report.checked.append(step.component)
+    return objects

@@ -1,0 +1,91 @@
+"""``eidos-cli bundle check DIR``: pre-flight check of a bundle against its real charts.
+
+``bundle`` itself is a command with options only (``-r``, ``-o``, …); :func:`attach` adds
+``check`` as an action under it without changing what ``eidos-cli bundle -r …`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+FORMATS = ("table", "json", "yaml")
+DEFAULT_KUBERNETES_VERSION = "1.33"
+
+EXAMPLE = """examples:
+  eidos-cli bundle check ./bundle
+  eidos-cli bundle check ./bundle --charts ../shared/upstream-charts
+  eidos-cli bundle check ./bundle --charts http://127.0.0.1:8879/ --strict -t json
+
+what is checked, per enabled step of install-plan.yaml (in install order):
+  unknown-key   a value the bundle sets that the chart does not have (Helm ignores it silently);
+                the chart's values.schema.json decides where it says additionalProperties,
+                its default values.yaml elsewhere; empty/null defaults, *annotations, *labels
+                and nodeSelector are open maps; subchart keys are checked against the subchart
+  missing-crd   a custom resource whose CRD no earlier (or the same) step provides
+  namespace     an object in a namespace no step creates by then
+  reference     a ConfigMap, Secret or Service named in values that no step renders
+  schema        a built-in object invalid for --kubernetes-version, or a custom resource
+                invalid for its CRD's openAPIV3Schema
+  order         dependsOn on a later or disabled step; render, missing-file: what could not be read
+
+charts come from --charts (a directory of .tgz packages or a chart repository URL), else the
+bundle's charts/, else the Helm cache; helm on PATH renders them. A chart that cannot be had
+leaves its component unchecked, with the reason (an error only with --strict).
+
+exit status: 0 no findings, 7 findings (or unchecked components with --strict),
+2 cannot run (no helm on PATH, no or invalid install-plan.yaml, bad flags)."""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "check",
+        help="check a bundle against its real charts before installing it",
+        description="Render every step of a bundle's install-plan.yaml with its real chart and report "
+        "values the chart does not have, custom resources without CRDs, namespaces nothing creates, "
+        "dangling ConfigMap/Secret/Service references and schema errors, by component, file and key.",
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("dir", metavar="DIR", help="the bundle directory (with install-plan.yaml)")
+    p.add_argument(
+        "--charts", metavar="DIR|URL",
+        help="chart packages: a directory of .tgz files (index.yaml optional) or a chart repository URL",
+    )  # fmt: skip
+    p.add_argument("--strict", action="store_true", help="a component whose chart cannot be had is a failure")
+    p.add_argument(
+        "--kubernetes-version", default=DEFAULT_KUBERNETES_VERSION, metavar="V",
+        help=f"Kubernetes version to render for and validate against (default: {DEFAULT_KUBERNETES_VERSION})",
+    )  # fmt: skip
+    p.add_argument("-t", "--format", choices=FORMATS, default="table", help="output format (default: table)")
+    p.set_defaults(run=run)
+
+
+def attach(bundle_parser: argparse.ArgumentParser) -> None:
+    """Add ``check`` under ``bundle``; ``-r`` stays required for ``bundle`` itself."""
+    recipe = next(a for a in bundle_parser._actions if a.dest == "recipe")
+    recipe.required = False  # argparse would demand it of `bundle check` too
+    render = bundle_parser.get_default("run")
+
+    def run_bundle(args: argparse.Namespace) -> int:
+        if args.recipe is None:
+            bundle_parser.error("the following arguments are required: -r/--recipe")
+        code: int = render(args)
+        return code
+
+    bundle_parser.set_defaults(run=run_bundle)
+    actions = bundle_parser.add_subparsers(title="actions", metavar="ACTION")
+    register(actions)
+
+
+def run(args: argparse.Namespace) -> int:
+    from eidos_cli.bundle.check.report import render
+    from eidos_cli.bundle.check.run import CheckOptions, check_bundle
+    from eidos_cli.bundle.check.schema import check_version
+
+    options = CheckOptions(charts=args.charts, kubernetes_version=check_version(args.kubernetes_version))
+    report = check_bundle(Path(args.dir), options)
+    sys.stdout.write(render(report, args.format))
+    sys.stdout.flush()
+    return report.exit_code(strict=args.strict)
