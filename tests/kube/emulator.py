@@ -117,22 +117,109 @@ _POD_FIELDS = (
     "status.nominatedNodeName",
 )
 _RBAC = "rbac.authorization.k8s.io"
+_CRDS = "apiextensions.k8s.io"
+_ST = ("status",)
 
+
+def _builtin(group: str, version: str, entries: str) -> tuple[ApiResource, ...]:
+    """``"plural Kind ns|cl [status] [short,names]; ..."`` as ApiResources of one group/version."""
+    resources = []
+    for entry in entries.split(";"):
+        plural, kind, scope, *rest = entry.split()
+        subresources = ("status",) if "status" in rest else ()
+        short = next((tuple(r.split(",")) for r in rest if r != "status"), ())
+        resources.append(ApiResource(group, version, plural, kind, scope == "ns", short, subresources))
+    return tuple(resources)
+
+
+# What a kube-apiserver v1.34 serves without any CRD (resource.k8s.io/v1 is GA from 1.34), less
+# events.k8s.io and flowcontrol, which no chart of this project renders. Each resource is served at one
+# version only (kube serves autoscaling at v1 and v2 over one storage; here that would be two stores).
 DEFAULT_RESOURCES: tuple[ApiResource, ...] = (
     ApiResource("", "v1", "configmaps", "ConfigMap", True, ("cm",)),
-    ApiResource("", "v1", "namespaces", "Namespace", False, ("ns",), ("status",), ("status.phase",)),
-    ApiResource(
-        "", "v1", "nodes", "Node", False, ("no",), ("status",), ("spec.unschedulable",), keep_status_on_create=True
-    ),
+    ApiResource("", "v1", "namespaces", "Namespace", False, ("ns",), _ST, ("status.phase",)),
+    ApiResource("", "v1", "nodes", "Node", False, ("no",), _ST, ("spec.unschedulable",), keep_status_on_create=True),
     ApiResource("", "v1", "pods", "Pod", True, ("po",), ("status", "log"), _POD_FIELDS),
     ApiResource("", "v1", "serviceaccounts", "ServiceAccount", True, ("sa",)),
-    ApiResource("batch", "v1", "jobs", "Job", True, (), ("status",), ("status.successful",)),
+    ApiResource("", "v1", "secrets", "Secret", True, (), (), ("type",)),
+    *_builtin(
+        "",
+        "v1",
+        "endpoints Endpoints ns ep; events Event ns ev; limitranges LimitRange ns limits;"
+        "persistentvolumeclaims PersistentVolumeClaim ns status pvc; persistentvolumes PersistentVolume cl status pv;"
+        "podtemplates PodTemplate ns; replicationcontrollers ReplicationController ns status rc;"
+        "resourcequotas ResourceQuota ns status quota; services Service ns status svc",
+    ),
+    *_builtin(
+        "apps",
+        "v1",
+        "controllerrevisions ControllerRevision ns; daemonsets DaemonSet ns status ds;"
+        "deployments Deployment ns status deploy; replicasets ReplicaSet ns status rs;"
+        "statefulsets StatefulSet ns status sts",
+    ),
+    ApiResource("batch", "v1", "jobs", "Job", True, (), _ST, ("status.successful",)),
+    *_builtin("batch", "v1", "cronjobs CronJob ns status cj"),
+    *_builtin("autoscaling", "v2", "horizontalpodautoscalers HorizontalPodAutoscaler ns status hpa"),
+    *_builtin("policy", "v1", "poddisruptionbudgets PodDisruptionBudget ns status pdb"),
+    *_builtin(
+        "networking.k8s.io",
+        "v1",
+        "networkpolicies NetworkPolicy ns netpol; ingresses Ingress ns status ing; ingressclasses IngressClass cl",
+    ),
     ApiResource(_RBAC, "v1", "roles", "Role", True, create_on_update=True),
     ApiResource(_RBAC, "v1", "rolebindings", "RoleBinding", True, create_on_update=True),
     ApiResource(_RBAC, "v1", "clusterroles", "ClusterRole", False, create_on_update=True),
     ApiResource(_RBAC, "v1", "clusterrolebindings", "ClusterRoleBinding", False, create_on_update=True),
-    ApiResource("nvidia.com", "v1", "clusterpolicies", "ClusterPolicy", False, (), ("status",), custom=True),
+    *_builtin(
+        "storage.k8s.io",
+        "v1",
+        "storageclasses StorageClass cl sc; csidrivers CSIDriver cl; csinodes CSINode cl;"
+        "volumeattachments VolumeAttachment cl status",
+    ),
+    *_builtin("scheduling.k8s.io", "v1", "priorityclasses PriorityClass cl pc"),
+    *_builtin(
+        "admissionregistration.k8s.io",
+        "v1",
+        "mutatingwebhookconfigurations MutatingWebhookConfiguration cl;"
+        "validatingwebhookconfigurations ValidatingWebhookConfiguration cl;"
+        "validatingadmissionpolicies ValidatingAdmissionPolicy cl status;"
+        "validatingadmissionpolicybindings ValidatingAdmissionPolicyBinding cl",
+    ),
+    ApiResource(_CRDS, "v1", "customresourcedefinitions", "CustomResourceDefinition", False, ("crd", "crds"), _ST),
+    *_builtin("apiregistration.k8s.io", "v1", "apiservices APIService cl status"),
+    *_builtin("certificates.k8s.io", "v1", "certificatesigningrequests CertificateSigningRequest cl status csr"),
+    *_builtin("coordination.k8s.io", "v1", "leases Lease ns"),
+    *_builtin("discovery.k8s.io", "v1", "endpointslices EndpointSlice ns"),
+    *_builtin("node.k8s.io", "v1", "runtimeclasses RuntimeClass cl"),
+    *_builtin(
+        "resource.k8s.io",
+        "v1",
+        "deviceclasses DeviceClass cl; resourceclaims ResourceClaim ns status;"
+        "resourceclaimtemplates ResourceClaimTemplate ns; resourceslices ResourceSlice cl",
+    ),
 )
+
+# The GPU Operator's ClusterPolicy CRD (trimmed schema): the emulator starts as a cluster with it installed,
+# since the agent reads ClusterPolicies; KubeApiEmulator(preinstalled_crds=()) is a bare cluster.
+CLUSTER_POLICY_CRD: JSON = {
+    "apiVersion": f"{_CRDS}/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "clusterpolicies.nvidia.com"},
+    "spec": {
+        "group": "nvidia.com",
+        "names": {"kind": "ClusterPolicy", "listKind": "ClusterPolicyList", "plural": "clusterpolicies"},
+        "scope": "Cluster",
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+                "subresources": {"status": {}},
+            }
+        ],
+    },
+}
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
@@ -144,6 +231,16 @@ class _ApiError(kmock.KubernetesError):
     """A kmock error with a ``Retry-After`` header, as kube-apiserver sends with 429 (and some 5xx)."""
 
     retry_after: int | None = None
+
+
+@attrs.frozen
+class _PageNotFound(kmock.KubernetesError):
+    """A path nothing serves (an unknown group, version or resource, e.g. a custom resource without its
+    CRD): kube-apiserver's last handler answers ``404 page not found`` in plain text, not a Status."""
+
+    status: int = 404
+    reason: str = "NotFound"
+    message: str = "404 page not found"
 
 
 def api_error(
@@ -517,6 +614,113 @@ def _configmap_problems(obj: Mapping[str, Any], old: Mapping[str, Any] | None) -
     return causes
 
 
+# --- custom resource definitions -----------------------------------------------------------------
+
+_KUBE_VERSION = re.compile(r"v([1-9][0-9]*)(?:(alpha|beta)([1-9][0-9]*))?")
+
+
+def version_priority(version: str) -> tuple[int, int, int, str]:
+    """Sort key for kube's version priority (preferred first): v2 > v1 > v1beta2 > v1beta1 > v1alpha1 > "foo"."""
+    m = _KUBE_VERSION.fullmatch(version)
+    if m is None:  # not kube-like: after every kube-like version, alphabetically
+        return (3, 0, 0, version)
+    stability = {None: 0, "beta": 1, "alpha": 2}[m[2]]
+    return (stability, -int(m[1]), -int(m[3] or 0), "")
+
+
+def _crd_problems(obj: Mapping[str, Any], old: Mapping[str, Any] | None) -> list[_Cause]:
+    """The part of apiextensions validation that decides whether a chart's CRD is served at all."""
+    spec = obj.get("spec")
+    if not isinstance(spec, Mapping):
+        return [_Cause("spec", "FieldValueRequired", "Required value")]
+    causes: list[_Cause] = []
+    group = spec.get("group")
+    raw_names = spec.get("names")
+    names: Mapping[str, Any] = raw_names if isinstance(raw_names, Mapping) else {}
+    plural, kind = names.get("plural"), names.get("kind")
+    if not isinstance(group, str) or not group:
+        causes.append(_Cause("spec.group", "FieldValueRequired", "Required value"))
+    elif "." not in group:
+        message = f'Invalid value: "{group}": should be a domain with at least one dot'
+        causes.append(_Cause("spec.group", "FieldValueInvalid", message))
+    for field, value in (("plural", plural), ("kind", kind)):
+        if not isinstance(value, str) or not value:
+            causes.append(_Cause(f"spec.names.{field}", "FieldValueRequired", "Required value"))
+    name = _meta(obj).get("name")
+    if isinstance(plural, str) and isinstance(group, str) and name != f"{plural}.{group}":
+        message = f'Invalid value: "{name}": must be spec.names.plural+"."+spec.group'
+        causes.append(_Cause("metadata.name", "FieldValueInvalid", message))
+    scope = spec.get("scope")
+    if scope not in ("Namespaced", "Cluster"):
+        message = f'Unsupported value: "{scope}": supported values: "Cluster", "Namespaced"'
+        causes.append(_Cause("spec.scope", "FieldValueNotSupported", message))
+    elif old is not None and scope != (old.get("spec") or {}).get("scope"):
+        causes.append(_Cause("spec.scope", "FieldValueInvalid", f'Invalid value: "{scope}": field is immutable'))
+    versions = spec.get("versions")
+    if not isinstance(versions, list) or not versions:
+        causes.append(_Cause("spec.versions", "FieldValueRequired", "Required value"))
+        return causes
+    storage = [v for v in versions if isinstance(v, Mapping) and v.get("storage") is True]
+    if len(storage) != 1:
+        message = (
+            "Invalid value: " + json.dumps(versions)[:80] + ": must have exactly one version marked as storage version"
+        )
+        causes.append(_Cause("spec.versions", "FieldValueInvalid", message))
+    for i, version in enumerate(versions):
+        if not isinstance(version, Mapping) or not isinstance(version.get("name"), str):
+            causes.append(_Cause(f"spec.versions[{i}].name", "FieldValueRequired", "Required value"))
+            continue
+        schema = version.get("schema")
+        if not isinstance(schema, Mapping) or not isinstance(schema.get("openAPIV3Schema"), Mapping):
+            message = "Required value: schemas are required"
+            causes.append(_Cause(f"spec.versions[{i}].schema.openAPIV3Schema", "FieldValueRequired", message))
+    return causes
+
+
+def _crd_resources(crd: Mapping[str, Any]) -> list[ApiResource]:
+    """The resources a (valid) CRD serves: one per served version."""
+    spec = crd["spec"]
+    names = spec["names"]
+    served = []
+    for version in spec["versions"]:
+        if version.get("served") is False:
+            continue
+        subresources = ("status",) if "status" in (version.get("subresources") or {}) else ()
+        served.append(
+            ApiResource(
+                spec["group"],
+                version["name"],
+                names["plural"],
+                names["kind"],
+                spec["scope"] == "Namespaced",
+                tuple(names.get("shortNames") or ()),
+                subresources,
+                custom=True,
+            )
+        )
+    return served
+
+
+def _crd_defaults_and_status(crd: JSON, old_status: Mapping[str, Any] | None) -> None:
+    """What apiextensions-apiserver does at once: default the names, accept them, mark the CRD Established."""
+    names = crd["spec"]["names"]
+    names.setdefault("singular", names["kind"].lower())
+    names.setdefault("listKind", names["kind"] + "List")
+    crd["spec"].setdefault("conversion", {"strategy": "None"})
+    stored = list((old_status or {}).get("storedVersions") or [])
+    storage = next(v["name"] for v in crd["spec"]["versions"] if v.get("storage") is True)
+    if storage not in stored:
+        stored.append(storage)
+    now = _now()
+    conditions = (old_status or {}).get("conditions") or [  # kept as they are: a no-op write stays a no-op
+        {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found"}
+        | {"lastTransitionTime": now},
+        {"type": "Established", "status": "True", "reason": "InitialNamesAccepted"}
+        | {"message": "the initial names have been accepted", "lastTransitionTime": now},
+    ]
+    crd["status"] = {"acceptedNames": copy.deepcopy(names), "conditions": conditions, "storedVersions": stored}
+
+
 # --- watch and fault bookkeeping ------------------------------------------------------------------
 
 
@@ -597,7 +801,7 @@ class _ApiHttpServer(aiohttp.test_utils.RawTestServer):
         return aiohttp.web.ServerRunner(server, debug=debug, shutdown_timeout=2.0, **kwargs)
 
 
-def default_version(git_version: str = "v1.32.4", platform: str = "linux/amd64") -> dict[str, str]:
+def default_version(git_version: str = "v1.34.2", platform: str = "linux/amd64") -> dict[str, str]:
     """A /version body; managed clusters (``-eks-``, ``-gke.``) report the minor as ``32+``."""
     m = re.match(r"v(\d+)\.(\d+)", git_version)
     major, minor = (m[1], m[2]) if m else ("1", "0")
@@ -637,6 +841,8 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
     event_history: int = 10_000  # watch events kept for resuming; older resource versions answer 410
     version_info: dict[str, str] = attrs.field(factory=default_version)
     pod_logs: dict[tuple[str, str], str] = attrs.field(factory=dict)  # (namespace, pod) -> text for pods/log
+    # CRDs present from the start (created as if applied before the test); () for a bare cluster.
+    preinstalled_crds: tuple[JSON, ...] = attrs.field(factory=lambda: (CLUSTER_POLICY_CRD,))
 
     _api: dict[tuple[str, str, str], ApiResource] = attrs.field(factory=dict, init=False)
     _rv: int = attrs.field(default=1000, init=False)
@@ -646,6 +852,7 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
     _faults: list[_Fault] = attrs.field(factory=list, init=False)
     _watch_opened: asyncio.Event = attrs.field(factory=asyncio.Event, init=False)
     _http: _ApiHttpServer | None = attrs.field(default=None, init=False)
+    _crd_served: dict[str, list[tuple[str, str, str]]] = attrs.field(factory=dict, init=False)  # CRD name -> keys
 
     def __attrs_post_init__(self) -> None:
         # Deliberately no super(): kmock's built-in fallback reactions are replaced by _serve().
@@ -653,6 +860,8 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
             self.add_resource(res)
         for namespace in DEFAULT_NAMESPACES:
             self.put_object({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        for crd in self.preinstalled_crds:
+            self.put_object(crd)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -713,8 +922,27 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
     # -- configuration -----------------------------------------------------------------------------
 
     def add_resource(self, res: ApiResource) -> None:
-        """Make a resource discoverable and servable (e.g. a CRD the code under test uses)."""
+        """Make a resource discoverable and servable without a CRD object (prefer ``put_object`` of a CRD)."""
         self._api[res.group, res.version, res.plural] = res
+
+    def served(self, api_version: str, kind: str) -> ApiResource | None:
+        """The resource serving apiVersion/kind now (built in, or from an established CRD), if any."""
+        return next((r for r in self._api.values() if (r.api_version, r.kind) == (api_version, kind)), None)
+
+    @staticmethod
+    def _is_crd(res: ApiResource) -> bool:
+        return (res.group, res.plural) == (_CRDS, "customresourcedefinitions")
+
+    def _sync_crd(self, crd: JSON, *, deleted: bool) -> None:
+        """Serve (or stop serving) what a CRD defines, as apiextensions-apiserver does once it is Established."""
+        name = _meta(crd)["name"]
+        for key in self._crd_served.pop(name, []):
+            self._api.pop(key, None)
+        if not deleted:
+            served = _crd_resources(crd)
+            for res in served:
+                self.add_resource(res)
+            self._crd_served[name] = [(r.group, r.version, r.plural) for r in served]
 
     def set_version(self, git_version: str, platform: str = "linux/amd64", **overrides: str) -> None:
         self.version_info = default_version(git_version, platform) | overrides
@@ -744,6 +972,8 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
         res = self._resource_for(obj)
         new = copy.deepcopy(dict(obj))
         meta = new.setdefault("metadata", {})
+        if self._is_crd(res) and (problems := _crd_problems(new, None)):
+            raise ValueError(f"invalid CustomResourceDefinition: {problems}")
         if res.namespaced:
             meta.setdefault("namespace", "default")
             if self._current(self._namespaces, None, meta["namespace"]) is None:
@@ -939,6 +1169,8 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
         else:
             self.objects[key] = copy.deepcopy(obj)
         self._events.append(_Event(self._rv, event, res, copy.deepcopy(obj), old))
+        if self._is_crd(res):
+            self._sync_crd(obj, deleted=event == "DELETED")
         if len(self._events) > self.event_history:
             dropped = self._events[: len(self._events) - self.event_history]
             del self._events[: len(dropped)]
@@ -954,6 +1186,15 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
                 if other.namespaced:
                     for child in self._select(other, name, Selector()):
                         self._commit(other, child, "DELETED", None)
+        if self._is_crd(res):  # the CRD's cleanup finalizer deletes every instance, then its endpoints go
+            for key in self._crd_served.get(_meta(obj)["name"], []):
+                served = self._api[key]
+                for child in self._select(served, None, Selector()):
+                    self._commit(served, child, "DELETED", None)
+                for watch in self._watches:
+                    if watch.resource == served:
+                        watch.ending = "drop"
+                        watch.wake.set()
         return self._commit(res, copy.deepcopy(obj), "DELETED", None)
 
     def _stamp_new(self, res: ApiResource, obj: JSON, *, reset_status: bool) -> None:
@@ -972,6 +1213,8 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
                 obj["status"] = {"phase": "Pending"}
             elif res.kind == "Namespace":
                 obj["status"] = {"phase": "Active"}
+        if self._is_crd(res):
+            _crd_defaults_and_status(obj, None)
 
     # -- API verbs ---------------------------------------------------------------------------------
 
@@ -989,6 +1232,13 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
         if not isinstance(obj.setdefault("metadata", {}), dict):
             raise _bad_request("metadata must be an object")
         obj["apiVersion"], obj["kind"] = res.api_version, res.kind
+        if res.kind == "Secret" and not res.group and isinstance(obj.get("stringData"), dict):
+            # kube-apiserver folds the write-only stringData into data (base64) and never stores it
+            raw_data = obj.get("data")
+            data: JSON = raw_data if isinstance(raw_data, dict) else {}
+            for key, value in obj.pop("stringData").items():
+                data[key] = base64.b64encode(str(value).encode()).decode()
+            obj["data"] = data
         return obj
 
     def _validate(self, res: ApiResource, obj: JSON, old: JSON | None) -> None:
@@ -1004,6 +1254,8 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
         causes += _label_problems(meta.get("labels"))
         if res.kind == "ConfigMap" and not res.group:
             causes += _configmap_problems(obj, old)
+        if self._is_crd(res):
+            causes += _crd_problems(obj, old)
         if causes:
             raise _invalid(res, name, causes)
 
@@ -1148,6 +1400,8 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
             meta["generation"] = old_meta["generation"] + (1 if changed else 0)
         meta["resourceVersion"] = old_meta["resourceVersion"]
         self._validate(res, new, old)
+        if self._is_crd(res) and sub is None:
+            _crd_defaults_and_status(new, old.get("status"))
         if _without_rv(new) == _without_rv(old):  # kube skips writes that change nothing: same RV, no event
             return old
         if dry_run:
@@ -1320,6 +1574,8 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
             versions = groups.setdefault(res.group, [])
             if res.version not in versions:
                 versions.append(res.version)
+        for versions in groups.values():  # preferred version first, as kube orders them
+            versions.sort(key=version_priority)
         return groups
 
     def _api_group(self, group: str, versions: list[str]) -> JSON:
@@ -1419,6 +1675,8 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
         return await self._serve(request)
 
     async def _render_error(self, exc: Exception) -> aiohttp.web.StreamResponse:
+        if isinstance(exc, _PageNotFound):
+            return aiohttp.web.Response(status=404, text="404 page not found\n")
         code, body = _status_body(exc)
         response = _json_response(body, code)
         if isinstance(exc, _ApiError) and exc.retry_after is not None:
@@ -1496,18 +1754,18 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
         elif segments[:1] == ["apis"] and len(segments) >= 4:
             group, version, rest = segments[1], segments[2], segments[3:]
         else:
-            raise api_error(404, "the server could not find the requested resource")
+            raise _PageNotFound()
         ns: str | None = None
         # /api/v1/namespaces/x/status is the namespace's own subresource, not a namespaced "status" resource.
         own_sub = not group and len(rest) == 3 and rest[2] in ("status", "finalize")
         if rest[0] == "namespaces" and len(rest) >= 3 and not own_sub:
             ns, rest = rest[1], rest[2:]
         if len(rest) > 3:
-            raise api_error(404, "the server could not find the requested resource")
+            raise _PageNotFound()
         plural, name, sub = [*rest, None, None][:3]
         res = self._api.get((group, version, plural or ""))
         if res is None or (ns is not None and not res.namespaced) or (sub is not None and sub not in res.subresources):
-            raise api_error(404, "the server could not find the requested resource")
+            raise _PageNotFound()  # e.g. a custom resource before its CRD exists
         return res, ns, name, sub
 
     @staticmethod
@@ -1578,9 +1836,15 @@ def write_kubeconfig(path: Path, url: str, namespace: str = "default") -> Path:
 
 
 @contextlib.asynccontextmanager
-async def serve_kube(directory: Path, resources: Iterable[ApiResource] = ()) -> AsyncIterator[KubeFixture]:
-    """Run an emulator on a free 127.0.0.1 port with a kubeconfig for it in ``directory``."""
-    emulator = KubeApiEmulator()
+async def serve_kube(
+    directory: Path, resources: Iterable[ApiResource] = (), *, preinstalled_crds: Iterable[JSON] | None = None
+) -> AsyncIterator[KubeFixture]:
+    """Run an emulator on a free 127.0.0.1 port with a kubeconfig for it in ``directory``.
+
+    ``preinstalled_crds=()`` gives a bare cluster (no ClusterPolicy CRD), as an install replay needs."""
+    emulator = (
+        KubeApiEmulator() if preinstalled_crds is None else KubeApiEmulator(preinstalled_crds=tuple(preinstalled_crds))
+    )
     for res in resources:
         emulator.add_resource(res)
     async with emulator:

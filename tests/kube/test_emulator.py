@@ -39,6 +39,11 @@ def status_of(exc: pytest.ExceptionInfo[ApiException]) -> dict[str, Any]:
     return body
 
 
+def text_of(exc: pytest.ExceptionInfo[ApiException]) -> str:
+    body: Any = exc.value.body  # typed bytes, but the client hands over the decoded text
+    return str(body)
+
+
 async def raw_get(api: Any, path: str) -> Any:
     return await api.call_api(path, "GET", response_types_map={200: "object"}, _return_http_data_only=True)
 
@@ -539,3 +544,180 @@ async def test_deleting_a_namespace_deletes_its_contents(v1: Any, kube: KubeFixt
     kube.put(configmap("inside", namespace="doomed"))
     await v1.delete_namespace("doomed")
     assert kube.get("configmaps", "doomed", "inside") is None
+
+
+# --- custom resource definitions and namespaces, as kube-apiserver serves them --------------------
+
+GROUP = "cert-manager.io"
+
+
+def issuer_crd(*versions: dict[str, Any], scope: str = "Namespaced", name: str = f"issuers.{GROUP}") -> dict[str, Any]:
+    schema = {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
+    default = {"name": "v1", "served": True, "storage": True, "schema": schema, "subresources": {"status": {}}}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": name},
+        "spec": {
+            "group": GROUP,
+            "names": {"kind": "Issuer", "plural": "issuers", "shortNames": ["iss"]},
+            "scope": scope,
+            "versions": [{"schema": schema} | v for v in versions] or [default],
+        },
+    }
+
+
+def issuer(name: str = "selfsigned") -> dict[str, Any]:
+    return {"apiVersion": f"{GROUP}/v1", "kind": "Issuer", "metadata": {"name": name}, "spec": {"selfSigned": {}}}
+
+
+async def test_custom_resource_is_unknown_until_its_crd_exists(api: Any, kube: KubeFixture) -> None:
+    custom: Any = client.CustomObjectsApi(api)
+    with pytest.raises(ApiException) as exc:
+        await custom.create_namespaced_custom_object(GROUP, "v1", NS, "issuers", issuer())
+    # kube-apiserver's last handler: plain text, not a Status (what kubectl shows as "could not find")
+    assert (exc.value.status, text_of(exc)) == (404, "404 page not found\n")
+    assert GROUP not in {g["name"] for g in (await raw_get(api, "/apis"))["groups"]}
+    for path in (f"/apis/{GROUP}", f"/apis/{GROUP}/v1"):
+        with pytest.raises(ApiException) as exc:
+            await raw_get(api, path)
+        assert exc.value.status == 404
+
+    extensions: Any = client.ApiextensionsV1Api(api)
+    created = await extensions.create_custom_resource_definition(issuer_crd())
+    established = {c.type: c.status for c in created.status.conditions}
+    assert established == {"NamesAccepted": "True", "Established": "True"}
+    assert created.status.accepted_names.list_kind == "IssuerList" and created.status.stored_versions == ["v1"]
+    group = await raw_get(api, f"/apis/{GROUP}")
+    assert group["preferredVersion"]["version"] == "v1"
+    served = {r["name"]: r for r in (await raw_get(api, f"/apis/{GROUP}/v1"))["resources"]}
+    assert set(served) == {"issuers", "issuers/status"} and served["issuers"]["namespaced"] is True
+    assert served["issuers"]["shortNames"] == ["iss"]
+
+    made = await custom.create_namespaced_custom_object(GROUP, "v1", NS, "issuers", issuer())
+    assert made["metadata"]["generation"] == 1 and "status" not in made
+    listed = await custom.list_cluster_custom_object(GROUP, "v1", "issuers")  # all namespaces
+    assert [i["metadata"]["name"] for i in listed["items"]] == ["selfsigned"] and listed["kind"] == "IssuerList"
+    with pytest.raises(ApiException) as exc:  # a namespaced kind has no cluster-scoped object path
+        await custom.create_cluster_custom_object(GROUP, "v1", "issuers", issuer("x"))
+    assert exc.value.status == 404
+
+    await extensions.delete_custom_resource_definition(f"issuers.{GROUP}")
+    with pytest.raises(LookupError):  # not served any more, not even to the test helpers
+        kube.get("issuers", NS, "selfsigned")
+    with pytest.raises(ApiException) as exc:  # the kind is gone again, and so are its objects
+        await custom.get_namespaced_custom_object(GROUP, "v1", NS, "issuers", "selfsigned")
+    assert (exc.value.status, text_of(exc)) == (404, "404 page not found\n")
+    assert GROUP not in {g["name"] for g in (await raw_get(api, "/apis"))["groups"]}
+    await extensions.create_custom_resource_definition(issuer_crd())  # a new CRD starts empty: the objects died
+    assert (await custom.list_namespaced_custom_object(GROUP, "v1", NS, "issuers"))["items"] == []
+
+
+async def test_crd_by_server_side_apply_with_versions_and_scope(api: Any) -> None:
+    crd = issuer_crd(
+        {"name": "v1alpha1", "served": False, "storage": False},
+        {"name": "v1beta1", "served": True, "storage": False},
+        {"name": "v1", "served": True, "storage": True},
+        scope="Cluster",
+    )
+    applied = await api.call_api(
+        f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/issuers.{GROUP}",
+        "PATCH",
+        query_params=[("fieldManager", "test")],
+        header_params={"Content-Type": "application/apply-patch+yaml", "Accept": "application/json"},
+        body=crd,
+        response_types_map={200: "object", 201: "object"},
+        _return_http_data_only=True,
+    )
+    assert applied["status"]["storedVersions"] == ["v1"]
+    group = await raw_get(api, f"/apis/{GROUP}")
+    assert [v["version"] for v in group["versions"]] == ["v1", "v1beta1"]  # by kube's version priority
+    custom: Any = client.CustomObjectsApi(api)
+    await custom.create_cluster_custom_object(
+        GROUP, "v1beta1", "issuers", issuer() | {"apiVersion": f"{GROUP}/v1beta1"}
+    )
+    for version in ("v1alpha1", "v2"):  # not served, not defined
+        with pytest.raises(ApiException) as exc:
+            await custom.list_cluster_custom_object(GROUP, version, "issuers")
+        assert exc.value.status == 404
+    with pytest.raises(ApiException) as exc:  # cluster-scoped: no namespaced path
+        await custom.create_namespaced_custom_object(GROUP, "v1", NS, "issuers", issuer())
+    assert exc.value.status == 404
+
+
+async def test_invalid_crds_are_refused(api: Any) -> None:
+    extensions: Any = client.ApiextensionsV1Api(api)
+    no_schema = issuer_crd()
+    del no_schema["spec"]["versions"][0]["schema"]
+    two_storage = issuer_crd({"name": "v1", "storage": True, "served": True}, {"name": "v2", "storage": True})
+    cases = {
+        "metadata.name": issuer_crd(name="issuer.cert-manager.io"),
+        "spec.versions[0].schema.openAPIV3Schema": no_schema,
+        "spec.versions": two_storage,
+        "spec.scope": issuer_crd(scope="Global"),
+    }
+    for field, crd in cases.items():
+        with pytest.raises(ApiException) as exc:
+            await extensions.create_custom_resource_definition(crd)
+        body = status_of(exc)
+        assert (exc.value.status, body["reason"]) == (422, "Invalid")
+        assert field in [c["field"] for c in body["details"]["causes"]], body
+        assert body["message"].startswith('CustomResourceDefinition.apiextensions.k8s.io "')
+    await extensions.create_custom_resource_definition(issuer_crd())
+    with pytest.raises(ApiException) as exc:
+        await extensions.patch_custom_resource_definition(f"issuers.{GROUP}", {"spec": {"scope": "Cluster"}})
+    assert exc.value.status == 422 and "field is immutable" in status_of(exc)["message"]
+
+
+async def test_objects_in_a_missing_namespace_are_refused(api: Any, v1: Any) -> None:
+    names = {n.metadata.name for n in (await v1.list_namespace()).items}
+    assert {"default", "kube-system", "kube-public", "kube-node-lease"} <= names
+    extensions: Any = client.ApiextensionsV1Api(api)  # Any: plain dicts are what the client really accepts
+    rbac: Any = client.RbacAuthorizationV1Api(api)
+    await extensions.create_custom_resource_definition(issuer_crd())
+    attempts = {
+        "create": v1.create_namespaced_secret("nowhere", {"metadata": {"name": "s"}}),
+        "server-side apply": api.call_api(
+            "/api/v1/namespaces/nowhere/configmaps/c",
+            "PATCH",
+            query_params=[("fieldManager", "test")],
+            header_params={"Content-Type": "application/apply-patch+yaml"},
+            body=configmap("c"),
+        ),
+        "custom resource": client.CustomObjectsApi(api).create_namespaced_custom_object(
+            GROUP, "v1", "nowhere", "issuers", issuer()
+        ),
+        "rbac PUT-create": rbac.replace_namespaced_role("r", "nowhere", {"metadata": {"name": "r"}, "rules": []}),
+    }
+    for what, call in attempts.items():
+        with pytest.raises(ApiException) as exc:
+            await call
+        body = status_of(exc)
+        assert (exc.value.status, body["reason"], body["message"]) == (
+            404,
+            "NotFound",
+            'namespaces "nowhere" not found',
+        )
+        assert body["details"] == {"name": "nowhere", "kind": "namespaces"}, what
+    await v1.create_namespace({"metadata": {"name": "nowhere"}})  # a Namespace needs none
+    assert (await v1.create_namespaced_secret("nowhere", {"metadata": {"name": "s"}})).metadata.namespace == "nowhere"
+
+
+async def test_builtin_catalogue_and_secret_string_data(api: Any, v1: Any) -> None:
+    apps: Any = client.AppsV1Api(api)
+    deployment = {"metadata": {"name": "d"}, "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {}}}
+    assert (await apps.create_namespaced_deployment(NS, deployment)).metadata.generation == 1
+    groups = {g["name"] for g in (await raw_get(api, "/apis"))["groups"]}
+    expected = {"apps", "policy", "admissionregistration.k8s.io", "apiextensions.k8s.io", "resource.k8s.io"}
+    assert expected <= groups
+    secret = await v1.create_namespaced_secret(NS, {"metadata": {"name": "s"}, "stringData": {"k": "v"}})
+    assert secret.data == {"k": base64.b64encode(b"v").decode()} and secret.string_data is None
+
+
+async def test_bare_cluster_has_no_custom_resources(tmp_path: Any) -> None:
+    from tests.kube.emulator import serve_kube
+
+    async with serve_kube(tmp_path, preinstalled_crds=()) as bare, bare.api_client() as api:
+        assert "nvidia.com" not in {g["name"] for g in (await raw_get(api, "/apis"))["groups"]}
+        crds = await client.ApiextensionsV1Api(api).list_custom_resource_definition()
+        assert crds.items == []
