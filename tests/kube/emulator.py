@@ -948,11 +948,11 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
         self.version_info = default_version(git_version, platform) | overrides
 
     def resolve(self, ref: str) -> ApiResource:
-        """Find a resource by plural, kind, ``plural.group``, ``group/version/plural`` or ``v1/plural``."""
+        """Find a resource by plural, kind, short name, ``plural.group``, ``group/version/plural`` or ``v1/plural``."""
         found = {
             res
             for res in self._api.values()
-            if ref in (res.plural, res.kind, res.qualified, f"{res.api_version}/{res.plural}")
+            if ref in (res.plural, res.kind, res.qualified, f"{res.api_version}/{res.plural}", *res.short_names)
             or ref.lower() == res.kind.lower()
         }
         if len(found) != 1:
