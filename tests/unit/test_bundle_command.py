@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from eidos_cli.bundle.writer import RECORD_FILE
 from eidos_cli.commands import bundle
 from eidos_core import yaml
 from eidos_core.data.load import load_store
@@ -77,16 +78,15 @@ def test_helm_bundle_and_summary(recipe_file: Path, tmp_path: Path, capsys: pyte
     assert code == 0
     stdout = capsys.readouterr().out
     assert stdout == (
-        "\nHelm umbrella chart generated successfully!\n"
+        "\nHelm bundle generated successfully!\n"
         f"Output directory: {out}\n"
-        "Files generated: 8\n"
+        f"Files generated: {len([p for p in out.rglob('*') if p.is_file() and p.name != RECORD_FILE])}\n"
         "\nTo deploy:\n"
         f"  1. cd {out}\n"
-        "  2. helm dependency update\n"
-        "  3. helm install eidos-stack . -n eidos-stack --create-namespace\n"
+        "  2. ./deploy.sh --dry-run   # review the commands\n"
+        "  3. ./deploy.sh\n"
     )
-    values = yaml.load((out / "values.yaml").read_bytes())
-    gpu = values["gpu-operator"]
+    gpu = yaml.load((out / "gpu-operator" / "values.yaml").read_bytes())
     assert gpu["driver"]["version"] == "580.82.07"
     assert gpu["driver"]["rdma"]["enabled"] is True
     assert gpu["daemonsets"]["tolerations"] == [
@@ -101,7 +101,7 @@ def test_argocd_bundle(recipe_file: Path, tmp_path: Path, capsys: pytest.Capture
     assert run("-r", str(recipe_file), "-o", str(out), "-d", "ArgoCD", "--repo", "https://git.example/x.git") == 0
     stdout = capsys.readouterr().out
     assert "ArgoCD applications generated successfully!" in stdout
-    assert f"  2. kubectl apply -f {out}/app-of-apps.yaml\n" in stdout
+    assert f"kubectl apply -f {out}/app-of-apps.yaml\n" in stdout
     assert "Note:" not in stdout
     assert (out / "gpu-operator" / "application.yaml").is_file()
 
@@ -156,13 +156,13 @@ def test_data_directory_supplies_values(tmp_path: Path, capsys: pytest.CaptureFi
     recipe.write_text(yaml.dump(doc))
     out = tmp_path / "out"
     assert run("-r", str(recipe), "-o", str(out), "--data", str(data), "--set", "a:image.tag=v2") == 0
-    values = yaml.load((out / "values.yaml").read_bytes())
-    assert values["a"] == {"enabled": True, "replicas": 1, "image": {"tag": "v2"}}
-    assert values["b"] == {"enabled": True}
+    assert yaml.load((out / "a" / "values.yaml").read_bytes()) == {"replicas": 1, "image": {"tag": "v2"}}
+    assert yaml.load((out / "b" / "values.yaml").read_bytes()) == {}
     # Without --data the embedded data has no component "a": the values file is missing.
     with pytest.raises(NotFoundError, match="values file components/a/values.yaml of component a"):
         run("-r", str(recipe), "-o", str(tmp_path / "out2"))
-    assert "Files generated: 5" in capsys.readouterr().out
+    written = [p for p in out.rglob("*") if p.is_file() and p.name != RECORD_FILE]
+    assert f"Files generated: {len(written)}\n" in capsys.readouterr().out
 
 
 def test_default_output_sits_beside_the_recipe(
@@ -171,7 +171,7 @@ def test_default_output_sits_beside_the_recipe(
     # `eidos-cli recipe -o recipe.yaml && eidos-cli bundle -r recipe.yaml` must just work.
     monkeypatch.chdir(recipe_file.parent)
     assert run("-r", "recipe.yaml") == 0
-    assert (recipe_file.parent / "bundle" / "Chart.yaml").is_file()
+    assert (recipe_file.parent / "bundle" / "install-plan.yaml").is_file()
     assert "Output directory: bundle" in capsys.readouterr().out
 
 
@@ -194,5 +194,5 @@ def test_unquoted_numbers_keep_their_text(tmp_path: Path) -> None:
     path = tmp_path / "r.yaml"
     path.write_text(text)
     assert run("-r", str(path), "-o", str(tmp_path / "out")) == 0
-    chart = yaml.load((tmp_path / "out" / "Chart.yaml").read_bytes())
-    assert {d["name"]: d["version"] for d in chart["dependencies"]}["cert-manager"] == "1.10"
+    plan = yaml.load((tmp_path / "out" / "install-plan.yaml").read_bytes())
+    assert {s["component"]: s["chart"]["version"] for s in plan["steps"]}["cert-manager"] == "1.10"

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from eidos_cli.bundle import argocd, helm
+from eidos_cli.bundle import helm
 from eidos_cli.bundle.bundler import BundleOptions, parse_deployer, render_bundle, summary
 from eidos_cli.bundle.checksums import checksums, parse_checksums
 from eidos_cli.bundle.overrides import parse_set
+from eidos_cli.bundle.plan import build_plan, ordered_refs
 from eidos_cli.bundle.scheduling import scheduling_from_flags
 from eidos_cli.bundle.values import component_values, recipe_values
 from eidos_cli.bundle.yamlout import dump_values, sort_keys
@@ -22,7 +24,7 @@ from eidos_core.errors import InvalidRequestError, NotFoundError
 from eidos_core.recipe.build import build_recipe
 from eidos_core.recipe.criteria import Criteria
 from eidos_core.recipe.document import RecipeDocument, recipe_from_document
-from eidos_core.recipe.model import ComponentRef, RecipeStore
+from eidos_core.recipe.model import ComponentRef, RecipeStore, Registry, RegistryComponent
 from eidos_core.recipe.result import recipe_to_document
 from eidos_core.sources.embedded import embedded_store
 from tests.conftest import mini_files
@@ -128,120 +130,266 @@ def test_dump_values_sorts_every_mapping_but_keeps_lists() -> None:
     assert text == "a: {}\nz:\n  a:\n    - p: 2\n      q: 1\n    - 3\n  b: 1\n"
 
 
-# -- helm --------------------------------------------------------------------------------------
+# -- the Helm form: one release per component, installed in order -------------------------------
+
+
+def plan_doc(files: Any) -> dict[str, Any]:
+    doc = yaml.load(files["install-plan.yaml"])
+    assert isinstance(doc, dict)
+    return doc
 
 
 def test_helm_layout_for_an_embedded_recipe() -> None:
     recipe = embedded_recipe()
     bundle = render_bundle(recipe, embedded_store(), BundleOptions(bundler_version="v1.2.3"))
-    assert sorted(bundle.files) == [
-        "Chart.yaml",
-        "README.md",
-        "checksums.txt",
-        "recipe.yaml",
-        "templates/dcgm-metrics.yaml",
-        "templates/kernel-module-params.yaml",
-        "templates/ubuntu-tuning.yaml",
-        "values.yaml",
-    ]
-    chart = yaml.load(bundle.files["Chart.yaml"])
-    assert (chart["apiVersion"], chart["name"], chart["version"], chart["appVersion"]) == (
-        "v2",
-        "eidos-eks-gb200",
-        "1.2.3",
-        "v1.0.0",
+    names = list(recipe.deployment_order)
+    assert sorted(bundle.files) == sorted(
+        [
+            "README.md",
+            "checksums.txt",
+            "deploy.sh",
+            "install-plan.yaml",
+            "recipe.yaml",
+            "undeploy.sh",
+            "gpu-operator/manifests/dcgm-metrics.yaml",
+            "gpu-operator/manifests/kernel-module-params.yaml",
+            "skyhook-operator/manifests/ubuntu-tuning.yaml",
+        ]
+        + [f"{n}/values.yaml" for n in names]
     )
-    deps = chart["dependencies"]
-    assert [d.get("alias", d["name"]) for d in deps] == list(recipe.deployment_order)
-    prom = next(d for d in deps if d["name"] == "kube-prometheus-stack")
-    assert prom == {
-        "name": "kube-prometheus-stack",
-        "alias": "prometheus",
-        "version": "81.2.2",
-        "repository": "https://prometheus-community.github.io/helm-charts",
-        "condition": "prometheus.enabled",
+    plan = plan_doc(bundle.files)
+    assert (plan["apiVersion"], plan["kind"]) == ("eidos.nvidia.com/v1alpha1", "InstallPlan")
+    assert [s["component"] for s in plan["steps"]] == names
+    gpu = next(s for s in plan["steps"] if s["component"] == "gpu-operator")
+    assert gpu == {
+        "component": "gpu-operator",
+        "namespace": "gpu-operator",
+        "enabled": True,
+        "chart": {"repository": "https://helm.ngc.nvidia.com/nvidia", "name": "gpu-operator", "version": "v25.10.1"},
+        "values": "gpu-operator/values.yaml",
+        "manifests": ["gpu-operator/manifests/dcgm-metrics.yaml", "gpu-operator/manifests/kernel-module-params.yaml"],
+        "dependsOn": ["cert-manager"],
     }
-    assert all("alias" not in d for d in deps if d["name"] != "kube-prometheus-stack")
-    values_text = bundle.files["values.yaml"].decode()
-    assert values_text.startswith("# Values for the NVIDIA")
-    assert "# Recipe Version: v1.0.0\n# Bundler Version: v1.2.3\n" in values_text
-    values = yaml.load(values_text)
-    assert list(values) == sorted(r.name for r in recipe.component_refs)
-    assert all(v["enabled"] is True for v in values.values())
-    assert values["skyhook-operator"]["customization"] == "ubuntu"
+    prom = next(s for s in plan["steps"] if s["component"] == "prometheus")
+    assert prom["chart"]["name"] == "kube-prometheus-stack" and prom["namespace"] == "monitoring"
+    for step in plan["steps"]:
+        assert step["values"] in bundle.files
+        for manifest in step["manifests"]:
+            assert b"{{" not in bundle.files[manifest]  # rendered: plain YAML
+            assert all(
+                d["metadata"].get("namespace", step["namespace"]) == step["namespace"]
+                for d in [yaml.load(bundle.files[manifest])]
+            )
+    values = yaml.load(bundle.files["skyhook-operator/values.yaml"])
+    assert values["customization"] == "ubuntu" and "enabled" not in values
     assert yaml.load(bundle.files["recipe.yaml"]) == recipe.to_document()
+    for gone in ("Chart.yaml", "values.yaml"):
+        assert gone not in bundle.files
+
+
+def test_checksums_cover_every_file_but_themselves() -> None:
+    # Regression (issue 10): checksums.txt left out recipe.yaml.
+    for deployer in ("helm", "argocd"):
+        bundle = render_bundle(embedded_recipe(), embedded_store(), BundleOptions(deployer=deployer))
+        sums = parse_checksums(bundle.files["checksums.txt"])
+        assert set(sums) == set(bundle.files) - {"checksums.txt"}
+        assert "recipe.yaml" in sums and "install-plan.yaml" in sums
+        assert all(sums[p] == hashlib.sha256(d).hexdigest() for p, d in bundle.files.items() if p in sums)
+
+
+def test_no_in_order_claim_that_helm_does_not_keep() -> None:
+    # Regression (issue 10): Chart.yaml and the README said an umbrella chart's dependencies
+    # install "in the order listed"; Helm applies them all at once. Now each step is its own
+    # release, installed with --wait after the one before it.
+    bundle = render_bundle(embedded_recipe(), embedded_store())
+    text = b"".join(bundle.files.values()).decode()
+    assert "order listed" not in text and "dependencies" not in bundle.files["README.md"].decode()
+    deploy = bundle.files["deploy.sh"].decode()
+    assert deploy.startswith("#!/usr/bin/env bash\n") and "\nset -euo pipefail\n" in deploy
+    installs = [line for line in deploy.splitlines() if "helm upgrade --install" in line]
+    assert [line.split()[4] for line in installs] == list(embedded_recipe().deployment_order)
+    assert all("--create-namespace" in line for line in installs)
+    waits = [line for line in deploy.splitlines() if "--wait --timeout" in line]
+    assert len(waits) == len(installs)
+    # Extra manifests after their own release, before the next one.
     assert (
-        bundle.files["templates/ubuntu-tuning.yaml"]
-        == embedded_store().files["components/skyhook-operator/manifests/ubuntu-tuning.yaml"]
+        deploy.index("helm upgrade --install gpu-operator")
+        < deploy.index("kubectl apply -n gpu-operator -f gpu-operator/manifests/dcgm-metrics.yaml")
+        < deploy.index("helm upgrade --install nvidia-dra-driver-gpu")
     )
-    # recipe.yaml is deliberately not covered, as in the reference.
-    assert set(parse_checksums(bundle.files["checksums.txt"])) == set(bundle.files) - {"checksums.txt", "recipe.yaml"}
+    undeploy = bundle.files["undeploy.sh"].decode()
+    removals = [line.split()[3] for line in undeploy.splitlines() if "helm uninstall" in line]
+    assert removals == list(reversed(embedded_recipe().deployment_order))
+    assert undeploy.index("kubectl delete --ignore-not-found -n skyhook") < undeploy.index("helm uninstall skyhook")
 
 
-def test_helm_readme() -> None:
+def test_dra_driver_namespace_is_the_one_its_step_creates() -> None:
+    # Regression (issue 10): the DRA driver targeted a gpu-operator namespace nothing created.
+    bundle = render_bundle(embedded_recipe(), embedded_store())
+    step = next(s for s in plan_doc(bundle.files)["steps"] if s["component"] == "nvidia-dra-driver-gpu")
+    values = yaml.load(bundle.files["nvidia-dra-driver-gpu/values.yaml"])
+    assert values["namespaceOverride"] == step["namespace"] == "nvidia-dra-driver-gpu"
+    deploy = bundle.files["deploy.sh"].decode()
+    assert "helm upgrade --install nvidia-dra-driver-gpu" in deploy
+    assert "--namespace nvidia-dra-driver-gpu --create-namespace" in deploy
+    assert b"namespaceOverride" not in embedded_store().files["components/nvidia-dra-driver-gpu/values.yaml"].replace(
+        b"# namespaceOverride", b""
+    )
+
+
+def with_namespace(store: RecipeStore, component: str, namespace: str) -> RecipeStore:
+    comps = dict(store.registry.components)
+    comps[component] = replace(comps[component], namespace=namespace)
+    return replace(store, registry=Registry(components=comps))
+
+
+def test_adapter_prometheus_url_is_computed_from_the_plan() -> None:
+    # Regression (issue 10): prometheus-adapter pointed at *.monitoring.svc whatever the plan said.
     recipe = embedded_recipe()
-    readme = helm.render_readme(recipe, "v1.2.3")
-    assert readme.startswith("# Cloud Native Stack Deployment\n\nRecipe Version: v1.0.0\nBundler Version: v1.2.3\n")
-    assert "- **Service**: eks\n- **Accelerator**: gb200\n- **Intent**: training\n- **OS**: ubuntu\n" in readme
-    assert "| gpu-operator | v25.10.1 | https://helm.ngc.nvidia.com/nvidia |" in readme
-    assert "| K8s.server.version | >= 1.32 |" in readme
-    assert "helm install eidos-stack . -n eidos-stack --create-namespace -f values.yaml" in readme
-    for section in (
-        "## Components",
-        "## Constraints",
-        "## Quick Start",
-        "## Customization",
-        "## Upgrade",
-        "## Uninstall",
-        "## Troubleshooting",
-        "## References",
+    bundle = render_bundle(recipe, embedded_store())
+    url = yaml.load(bundle.files["prometheus-adapter/values.yaml"])["prometheus"]["url"]
+    assert url == "http://prometheus-kube-prometheus-prometheus.monitoring.svc"
+    moved = render_bundle(recipe, with_namespace(embedded_store(), "prometheus", "observability"))
+    url = yaml.load(moved.files["prometheus-adapter/values.yaml"])["prometheus"]["url"]
+    assert url == "http://prometheus-kube-prometheus-prometheus.observability.svc"
+    step = next(s for s in plan_doc(moved.files)["steps"] if s["component"] == "prometheus")
+    assert step["namespace"] == "observability"
+    assert "kubectl get pods -n observability" in moved.files["README.md"].decode()
+    # --set still wins: a Prometheus of the user's own.
+    own = render_bundle(
+        recipe,
+        embedded_store(),
+        BundleOptions(overrides=parse_set(["prometheus-adapter:prometheus.url=http://p.x.svc"])),
+    )
+    assert yaml.load(own.files["prometheus-adapter/values.yaml"])["prometheus"]["url"] == "http://p.x.svc"
+
+
+def test_no_values_file_hard_codes_a_namespace() -> None:
+    emb = embedded_store()
+    for path, data in emb.files.items():
+        if path.startswith("components/") and "/values" in path:
+            assert b".svc" not in data and b"namespaceOverride:" not in data.replace(b"# namespaceOverride", b""), path
+
+
+def test_disabling_at_bundle_time_removes_all_of_a_component() -> None:
+    # Regression (issue 10): skyhook-operator.enabled=false still rendered the Skyhook resource
+    # and gpu-operator.enabled=false still rendered its ConfigMaps.
+    recipe = embedded_recipe()
+    for options in (
+        BundleOptions(disabled=("skyhook-operator", "gpuoperator")),
+        BundleOptions(overrides=parse_set(["skyhook:enabled=false", "gpu-operator:enabled=false"])),
     ):
+        bundle = render_bundle(recipe, embedded_store(), options)
+        assert not [p for p in bundle.files if p.startswith(("skyhook-operator/", "gpu-operator/"))]
+        text = b"".join(bundle.files[p] for p in ("install-plan.yaml", "deploy.sh", "undeploy.sh")).decode()
+        assert "skyhook" not in text and "gpu-operator" not in text
+        assert b"kind: Skyhook" not in b"".join(bundle.files.values())
+        steps = plan_doc(bundle.files)["steps"]
+        assert all("gpu-operator" not in s["dependsOn"] for s in steps)
+        assert bundle.notes[:2] == (
+            "gpu-operator is disabled: left out of the bundle",
+            "skyhook-operator is disabled: left out of the bundle",
+        )
+        assert "Left out when the bundle was generated (disabled): gpu-operator, skyhook-operator." in (
+            bundle.files["README.md"].decode()
+        )
+
+
+def test_disabling_prometheus_removes_the_adapter_value_that_points_at_it() -> None:
+    bundle = render_bundle(embedded_recipe(), embedded_store(), BundleOptions(disabled=("prometheus",)))
+    values = yaml.load(bundle.files["prometheus-adapter/values.yaml"])
+    assert "url" not in values["prometheus"]
+    assert any("prometheus.url left unset" in note for note in bundle.notes)
+    assert "--set prometheus.url=null" not in bundle.files["deploy.sh"].decode()
+
+
+def test_disabling_needs_a_known_component_and_leaves_something() -> None:
+    recipe = embedded_recipe()
+    with pytest.raises(InvalidRequestError, match="invalid --disable value 'ghost'"):
+        render_bundle(recipe, embedded_store(), BundleOptions(disabled=("ghost",)))
+    with pytest.raises(InvalidRequestError, match="enabled must be true or false"):
+        render_bundle(recipe, embedded_store(), BundleOptions(overrides=parse_set(["skyhook:enabled=no"])))
+    everything = tuple(r.name for r in recipe.component_refs)
+    with pytest.raises(InvalidRequestError, match="nothing to bundle"):
+        render_bundle(recipe, embedded_store(), BundleOptions(disabled=everything))
+    kept = render_bundle(recipe, embedded_store(), BundleOptions(overrides=parse_set(["skyhook:enabled=true"])))
+    assert "skyhook-operator/values.yaml" in kept.files
+    assert "enabled" not in yaml.load(kept.files["skyhook-operator/values.yaml"])
+
+
+def test_readme_states_only_what_this_bundle_has() -> None:
+    # Regression (issue 10): the README troubleshot namespaces and components not in the recipe.
+    recipe = embedded_recipe(Criteria(accelerator="h100", intent="inference"))
+    bundle = render_bundle(recipe, embedded_store(), BundleOptions(bundler_version="v1.2.3"))
+    readme = bundle.files["README.md"].decode()
+    plan = plan_doc(bundle.files)
+    namespaces = {s["namespace"] for s in plan["steps"]}
+    mentioned = set(re.findall(r"kubectl get (?:pods|events) -n ([a-z0-9-]+)", readme))
+    assert mentioned == namespaces
+    assert set(re.findall(r"helm status ([a-z0-9-]+) -n", readme)) == {s["component"] for s in plan["steps"]}
+    assert "nvidia-network-operator" not in readme and "network-operator" not in [s["component"] for s in plan["steps"]]
+    for section in ("## Components", "## Install", "## Customization", "## Uninstall", "## Troubleshooting"):
         assert f"\n{section}\n" in readme
-    bare = helm.render_readme(replace(recipe, criteria=None, constraints=()), "v1")
-    assert "Target Environment" not in bare
-    assert "## Constraints" not in bare
-
-
-def test_chart_name_and_version() -> None:
-    recipe = embedded_recipe(Criteria(accelerator="h100"))
-    assert helm.chart_name(recipe) == "eidos-h100"
-    assert helm.chart_name(replace(recipe, criteria=None)) == "eidos-stack"
-    assert helm.chart_name(embedded_recipe(Criteria(intent="training"))) == "eidos-stack"
-    assert helm.chart_version("v0.27.0") == "0.27.0"
-    assert helm.chart_version("dev") == "0.1.0"  # Helm needs SemVer
-    assert helm.chart_version("") == "0.1.0"
+    assert readme.startswith("# Cloud Native Stack Deployment\n\nRecipe Version: v1.0.0\nBundler Version: v1.2.3\n")
+    assert "./deploy.sh --dry-run" in readme and "helm install" not in readme
+    bare = helm.render_readme(
+        replace(recipe, criteria=None, constraints=()), build_plan(recipe, embedded_store()), "v1"
+    )
+    assert "Target Environment" not in bare and "## Constraints" not in bare
 
 
 def test_components_missing_from_deployment_order_still_count() -> None:
     recipe = embedded_recipe()
     partial = replace(recipe, deployment_order=("prometheus", "ghost", "cert-manager", "prometheus"))
-    names = [r.name for r in helm.ordered_refs(partial)]
+    names = [r.name for r in ordered_refs(partial)]
     assert names[:2] == ["prometheus", "cert-manager"]
     assert sorted(names) == sorted(r.name for r in recipe.component_refs)
 
 
-def test_kustomize_components_are_notes_not_dependencies() -> None:
+def test_kustomize_components_are_steps_applied_with_kubectl() -> None:
     recipe = embedded_recipe()
-    extra = ComponentRef(name="teleport", type="Kustomize", source="https://git.example/t", tag="v1")
+    extra = ComponentRef(name="teleport", type="Kustomize", source="https://git.example/t", tag="v1", path="deploy")
     recipe = replace(recipe, component_refs=(*recipe.component_refs, extra))
     bundle = render_bundle(recipe, embedded_store())
-    chart = yaml.load(bundle.files["Chart.yaml"])
-    assert "teleport" not in [d["name"] for d in chart["dependencies"]]
-    assert bundle.notes == ("teleport is a Kustomize component and is not part of the Helm chart; apply it separately",)
-    assert "## Not in this chart" in bundle.files["README.md"].decode()
+    step = plan_doc(bundle.files)["steps"][-1]
+    assert step == {
+        "component": "teleport",
+        "namespace": "teleport",
+        "enabled": True,
+        "kustomize": {"source": "https://git.example/t", "path": "deploy", "tag": "v1"},
+        "manifests": [],
+        "dependsOn": [],
+    }
+    assert "kubectl apply -n teleport -k 'https://git.example/t//deploy?ref=v1'" in bundle.files["deploy.sh"].decode()
+    assert "teleport/values.yaml" not in bundle.files
+    assert bundle.notes == ()
 
 
-def test_odd_scalars_in_chart_yaml_are_quoted_not_injected() -> None:
+def test_names_that_cannot_be_a_release_or_namespace_are_refused() -> None:
+    for bad in ("Upper", "a_b"):
+        with pytest.raises(InvalidRequestError, match="Helm release name|DNS-1123"):
+            render_bundle(RecipeDocument(component_refs=(ComponentRef(name=bad, version="1"),)), embedded_store())
+    # A dotted name is a release name; with a namespace of its own it still may not shadow a file.
+    emb = embedded_store()
+    comps = {
+        **emb.registry.components,
+        "readme.md": RegistryComponent(name="readme.md", display_name="x", namespace="x"),
+    }
+    with pytest.raises(InvalidRequestError, match="clashes with the bundle file"):
+        render_bundle(
+            RecipeDocument(component_refs=(ComponentRef(name="readme.md"),)),
+            replace(emb, registry=Registry(components=comps)),
+        )
+
+
+def test_odd_scalars_are_quoted_not_injected() -> None:
     recipe = embedded_recipe()
     refs = tuple(
         replace(r, version="1.0\nevil: true") if r.name == "cert-manager" else r for r in recipe.component_refs
     )
-    chart = yaml.load(
-        helm.render_chart(replace(recipe, component_refs=refs, version="yes"), embedded_store().registry, "v1")
-    )
-    assert chart["dependencies"][0]["version"] == "1.0\nevil: true"
-    assert chart["appVersion"] == "yes"
-    assert "evil" not in chart
+    bundle = render_bundle(replace(recipe, component_refs=refs), embedded_store())
+    assert plan_doc(bundle.files)["steps"][0]["chart"]["version"] == "1.0\nevil: true"
+    assert "--version '1.0\nevil: true'" in bundle.files["deploy.sh"].decode()
 
 
 def test_manifest_problems() -> None:
@@ -253,25 +401,38 @@ def test_manifest_problems() -> None:
     )
     with pytest.raises(NotFoundError, match="manifest components/x/nope.yaml of component nvsentinel"):
         render_bundle(replace(recipe, component_refs=missing), emb)
-    files = {**emb.files, "components/other/kernel-module-params.yaml": b"x"}
+    files = {**emb.files, "components/other/kernel-module-params.yaml": b"x: 1"}
     clash = tuple(
-        replace(r, manifest_files=("components/other/kernel-module-params.yaml",)) if r.name == "nvsentinel" else r
+        replace(r, manifest_files=(*r.manifest_files, "components/other/kernel-module-params.yaml"))
+        if r.name == "gpu-operator"
+        else r
         for r in recipe.component_refs
     )
-    with pytest.raises(InvalidRequestError, match="would both be written to templates/kernel-module-params.yaml"):
-        helm.collect_manifests(replace(recipe, component_refs=clash), files)
-    # The same manifest named by two components is copied once.
+    with pytest.raises(InvalidRequestError, match="two manifests named kernel-module-params.yaml"):
+        render_bundle(replace(recipe, component_refs=clash), replace(emb, files=files))
+    # The same manifest named by two components: each gets its own copy, in its own namespace.
     twice = tuple(
-        replace(r, manifest_files=("components/gpu-operator/manifests/dcgm-metrics.yaml",))
+        replace(r, manifest_files=("components/gpu-operator/manifests/kernel-module-params.yaml",))
         if r.name == "nvsentinel"
         else r
         for r in recipe.component_refs
     )
-    assert list(helm.collect_manifests(replace(recipe, component_refs=twice), emb.files)) == [
-        "templates/dcgm-metrics.yaml",
-        "templates/kernel-module-params.yaml",
-        "templates/ubuntu-tuning.yaml",
-    ]
+    bundle = render_bundle(replace(recipe, component_refs=twice), emb)
+    assert b"namespace: nvsentinel" in bundle.files["nvsentinel/manifests/kernel-module-params.yaml"]
+    assert b"namespace: gpu-operator" in bundle.files["gpu-operator/manifests/kernel-module-params.yaml"]
+
+
+def test_a_manifest_whose_condition_is_false_is_left_out() -> None:
+    recipe = embedded_recipe(Criteria(accelerator="h100", intent="inference"))
+    bundle = render_bundle(recipe, embedded_store())
+    assert "skyhook-operator/manifests/ubuntu-tuning.yaml" not in bundle.files  # customization: none
+    off = render_bundle(
+        embedded_recipe(),
+        embedded_store(),
+        BundleOptions(overrides=parse_set(["gpuoperator:dcgmExporter.config.create=false"])),
+    )
+    assert "gpu-operator/manifests/dcgm-metrics.yaml" not in off.files
+    assert "gpu-operator/manifests/dcgm-metrics.yaml" not in off.files["deploy.sh"].decode()
 
 
 def test_empty_recipe_is_refused() -> None:
@@ -285,78 +446,7 @@ def test_set_key_must_name_a_recipe_component() -> None:
         render_bundle(recipe, embedded_store(), BundleOptions(overrides=parse_set(["networkoperator:a=1"])))
 
 
-# -- argocd ------------------------------------------------------------------------------------
-
-
-def test_argocd_layout() -> None:
-    recipe = embedded_recipe()
-    options = BundleOptions(deployer="ArgoCD ", repo="https://git.example/gitops.git", bundler_version="v1.2.3")
-    bundle = render_bundle(recipe, embedded_store(), options)
-    assert bundle.deployer == "argocd"
-    names = list(recipe.deployment_order)
-    assert sorted(bundle.files) == sorted(
-        ["app-of-apps.yaml", "README.md", "checksums.txt"]
-        + [f"{n}/application.yaml" for n in names]
-        + [f"{n}/values.yaml" for n in names]
-    )
-    apps = {n: yaml.load(bundle.files[f"{n}/application.yaml"]) for n in names}
-    for wave, name in enumerate(names):
-        assert apps[name]["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == str(wave)
-    gpu = apps["gpu-operator"]["spec"]
-    assert gpu["destination"]["namespace"] == "gpu-operator"
-    assert gpu["sources"][0] == {
-        "repoURL": "https://helm.ngc.nvidia.com/nvidia",
-        "chart": "gpu-operator",
-        "targetRevision": "v25.10.1",
-        "helm": {"valueFiles": ["$values/gpu-operator/values.yaml"]},
-    }
-    assert gpu["sources"][1] == {"repoURL": "https://git.example/gitops.git", "targetRevision": "main", "ref": "values"}
-    assert apps["prometheus"]["spec"]["sources"][0]["chart"] == "kube-prometheus-stack"
-    assert apps["nvsentinel"]["spec"]["destination"]["namespace"] == "nvidia-system"
-    parent = yaml.load(bundle.files["app-of-apps.yaml"])
-    assert parent["spec"]["source"]["repoURL"] == "https://git.example/gitops.git"
-    assert parent["spec"]["source"]["directory"] == {"recurse": True, "include": "*/application.yaml"}
-    values_text = bundle.files["gpu-operator/values.yaml"].decode()
-    assert values_text.startswith("# Helm values for this component, generated by eidos-cli bundle\n---\n")
-    values = yaml.load(values_text.split("---\n", 1)[1])
-    assert "enabled" not in values  # the umbrella chart's switch has no meaning here
-    assert values["daemonsets"]["tolerations"] == [{"operator": "Exists"}]
-    assert set(parse_checksums(bundle.files["checksums.txt"])) == set(bundle.files) - {"checksums.txt"}
-    assert bundle.notes == ()
-    readme = bundle.files["README.md"].decode()
-    assert "| cert-manager | v1.17.2 | 0 | cert-manager |" in readme
-    assert "- **Wave 1**: gpu-operator" in readme
-
-
-def test_argocd_without_repo_uses_the_placeholder_and_says_so() -> None:
-    bundle = render_bundle(embedded_recipe(), embedded_store(), BundleOptions(deployer="argocd"))
-    assert bundle.notes == ("Update app-of-apps.yaml with your repository URL before applying",)
-    assert yaml.load(bundle.files["app-of-apps.yaml"])["spec"]["source"]["repoURL"] == argocd.PLACEHOLDER_REPO
-    assert bundle.steps("./gitops") == (
-        "Push the generated files to your GitOps repository",
-        "kubectl apply -f ./gitops/app-of-apps.yaml",
-    )
-
-
-def test_argocd_waves_order() -> None:
-    recipe = embedded_recipe()
-    shuffled = replace(recipe, deployment_order=("skyhook-operator", "cert-manager"))
-    names = [r.name for r in argocd.waves(shuffled)]
-    assert names[:2] == ["skyhook-operator", "cert-manager"]
-    assert names[2:] == sorted(names[2:])
-    assert [r.name for r in argocd.waves(replace(recipe, deployment_order=()))] == [
-        r.name for r in recipe.component_refs
-    ]
-
-
-def test_argocd_component_cannot_shadow_a_bundle_file() -> None:
-    recipe = RecipeDocument(component_refs=(ComponentRef(name="readme.md"),))
-    with pytest.raises(InvalidRequestError, match="clashes with the bundle file"):
-        render_bundle(recipe, embedded_store(), BundleOptions(deployer="argocd"))
-
-
-def test_empty_values_give_just_the_header() -> None:
-    assert argocd.component_values_file({}) == "# Helm values for this component, generated by eidos-cli bundle\n---\n"
+# -- checksums, summary, determinism -------------------------------------------------------------
 
 
 def test_deployer_parsing() -> None:
@@ -367,9 +457,6 @@ def test_deployer_parsing() -> None:
         InvalidRequestError, match=r"invalid deployer type \'kustomize\': must be one of \[argocd helm\]"
     ):
         parse_deployer("kustomize")
-
-
-# -- checksums, summary, determinism -------------------------------------------------------------
 
 
 def test_checksums_format() -> None:
@@ -388,13 +475,13 @@ def test_checksums_format() -> None:
 def test_summary_text() -> None:
     bundle = render_bundle(embedded_recipe(), embedded_store())
     assert summary(bundle, "./out") == (
-        "\nHelm umbrella chart generated successfully!\n"
+        "\nHelm bundle generated successfully!\n"
         "Output directory: ./out\n"
         f"Files generated: {len(bundle.files)}\n"
         "\nTo deploy:\n"
         "  1. cd ./out\n"
-        "  2. helm dependency update\n"
-        "  3. helm install eidos-stack . -n eidos-stack --create-namespace\n"
+        "  2. ./deploy.sh --dry-run   # review the commands\n"
+        "  3. ./deploy.sh\n"
     )
     argo = render_bundle(embedded_recipe(), embedded_store(), BundleOptions(deployer="argocd"))
     assert "\nNote:\n  ⚠ Update app-of-apps.yaml with your repository URL before applying\n" in summary(argo, ".")
@@ -425,16 +512,3 @@ def test_rendering_is_deterministic(deployer: str) -> None:
     assert list(first) == list(second)
     for data in first.values():
         assert b"Generated: " not in data  # no timestamps
-
-
-def test_argocd_kustomize_components_are_git_sources() -> None:
-    from dataclasses import replace as _replace
-
-    from eidos_cli.bundle.argocd import application
-    from eidos_core.recipe.model import ComponentRef, Registry
-
-    ref = ComponentRef(name="tuning", type="Kustomize", source="https://git.example/t.git", tag="v2", path="deploy")
-    source = application(ref, 1, Registry(), "")["spec"]["sources"][0]
-    assert source == {"repoURL": "https://git.example/t.git", "path": "deploy", "targetRevision": "v2"}
-    helm = application(_replace(ref, type="Helm", version="1.0.0"), 1, Registry(), "")["spec"]["sources"][0]
-    assert helm["chart"] == "tuning" and helm["targetRevision"] == "1.0.0"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from eidos_cli.bundle.bundler import BundleOptions, render_bundle
+from eidos_cli.bundle.bundler import BundleOptions, render_bundle, summary
 from eidos_cli.bundle.paths import check_relative, safe_name, template_name
 from eidos_cli.bundle.writer import RECORD_FILE, write_bundle
 from eidos_core.errors import ForbiddenError, InvalidRequestError
@@ -99,8 +99,11 @@ def test_new_directory_is_complete_with_modes(tmp_path: Path) -> None:
     out = tmp_path / "deep" / "out"
     assert write_bundle(files, out) == out
     assert tree(out) == dict(files)
-    assert stat.S_IMODE((out / "Chart.yaml").stat().st_mode) == 0o600
-    assert stat.S_IMODE((out / "templates").stat().st_mode) & 0o700 == 0o700
+    assert stat.S_IMODE((out / "install-plan.yaml").stat().st_mode) == 0o600
+    # Scripts run as ./deploy.sh: executable by their owner, like everything else private to them.
+    assert stat.S_IMODE((out / "deploy.sh").stat().st_mode) == 0o700
+    assert stat.S_IMODE((out / "undeploy.sh").stat().st_mode) == 0o700
+    assert stat.S_IMODE((out / "gpu-operator").stat().st_mode) & 0o700 == 0o700
     assert [p.name for p in (tmp_path / "deep").iterdir()] == ["out"]  # no staging left behind
     record = (out / RECORD_FILE).read_text().splitlines()
     assert record == [f"{sha(files[rel])}  {rel}" for rel in sorted(files)]
@@ -140,7 +143,7 @@ def test_existing_directory_without_clashes_gets_the_bundle(tmp_path: Path) -> N
 def test_rewriting_a_bundle_replaces_it_and_drops_stale_files(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("keep")
     write_bundle(render_bundle(recipe(), embedded_store()).files, tmp_path)
-    assert (tmp_path / "templates" / "ubuntu-tuning.yaml").exists()
+    assert (tmp_path / "skyhook-operator" / "manifests" / "ubuntu-tuning.yaml").exists()
     # Another recipe: no skyhook ubuntu manifest, no gb200 manifest.
     smaller = render_bundle(recipe(Criteria(service="eks")), embedded_store()).files
     write_bundle(smaller, tmp_path)
@@ -148,8 +151,8 @@ def test_rewriting_a_bundle_replaces_it_and_drops_stale_files(tmp_path: Path) ->
     # And then Argo CD into the same place: the Helm files it listed are gone.
     argo = render_bundle(recipe(Criteria(service="eks")), embedded_store(), BundleOptions(deployer="argocd")).files
     write_bundle(argo, tmp_path)
-    assert not (tmp_path / "templates").exists()
-    assert not (tmp_path / "Chart.yaml").exists()
+    assert not (tmp_path / "deploy.sh").exists()
+    assert not (tmp_path / "cert-manager" / "manifests").exists()
     assert tree(tmp_path) == {**argo, "notes.txt": b"keep"}
 
 
@@ -168,15 +171,17 @@ def test_a_users_checksums_file_does_not_make_their_files_ours(tmp_path: Path) -
 
 def test_an_edited_generated_file_is_neither_replaced_nor_removed(tmp_path: Path) -> None:
     write_bundle(render_bundle(recipe(), embedded_store()).files, tmp_path)
-    (tmp_path / "values.yaml").write_text("# my tuning\n")
-    with pytest.raises(InvalidRequestError, match="has a values.yaml that no earlier bundle wrote there"):
+    values = tmp_path / "gpu-operator" / "values.yaml"
+    values.write_text("# my tuning\n")
+    with pytest.raises(InvalidRequestError, match="has a gpu-operator/values.yaml that no earlier bundle wrote there"):
         write_bundle(render_bundle(recipe(Criteria(service="eks")), embedded_store()).files, tmp_path)
-    assert (tmp_path / "values.yaml").read_text() == "# my tuning\n"
-    (tmp_path / "templates" / "ubuntu-tuning.yaml").write_text("edited")
-    (tmp_path / "values.yaml").unlink()
+    assert values.read_text() == "# my tuning\n"
+    tuning = tmp_path / "skyhook-operator" / "manifests" / "ubuntu-tuning.yaml"
+    tuning.write_text("edited")
+    values.unlink()
     smaller = render_bundle(recipe(Criteria(service="eks")), embedded_store()).files
     write_bundle(smaller, tmp_path)
-    assert (tmp_path / "templates" / "ubuntu-tuning.yaml").read_text() == "edited", "edited: not ours to delete"
+    assert tuning.read_text() == "edited", "edited: not ours to delete"
 
 
 def test_hostile_checksums_never_steer_a_delete(tmp_path: Path) -> None:
@@ -197,11 +202,11 @@ def test_symlinked_directory_inside_output_is_refused(tmp_path: Path) -> None:
     elsewhere.mkdir()
     out = tmp_path / "out"
     out.mkdir()
-    os.symlink(elsewhere, out / "templates")
+    os.symlink(elsewhere, out / "gpu-operator")
     with pytest.raises(InvalidRequestError, match="refusing to write through it"):
         write_bundle(render_bundle(recipe(), embedded_store()).files, out)
     assert list(elsewhere.iterdir()) == []
-    assert sorted(p.name for p in out.iterdir()) == ["templates"]
+    assert sorted(p.name for p in out.iterdir()) == ["gpu-operator"]
 
 
 def test_directory_where_a_file_goes_is_refused(tmp_path: Path) -> None:
@@ -221,7 +226,10 @@ def test_two_runs_write_identical_bytes(tmp_path: Path) -> None:
         write_bundle(render_bundle(recipe(), embedded_store()).files, tmp_path / name)
     first, second = tree(tmp_path / "one"), tree(tmp_path / "two")
     assert first == second
-    assert len(first) == 8
+    bundle = render_bundle(recipe(), embedded_store())
+    # Regression (issue 10): "Files generated" counts exactly the bundle's files (the record aside).
+    assert len(first) == len(bundle.files)  # tree() leaves out the .eidos-bundle record
+    assert f"Files generated: {len(first)}\n" in summary(bundle, "x")
 
 
 def test_os_errors_become_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

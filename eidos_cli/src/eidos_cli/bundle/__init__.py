@@ -1,5 +1,6 @@
-"""The bundler: turn a recipe into a deployable bundle (a Helm umbrella chart or an Argo CD
-app-of-apps), as ``eidos-cli bundle`` does.
+"""The bundler: turn a recipe into a deployable bundle (one Helm release per component,
+installed in order by a generated ``deploy.sh``, or an Argo CD app-of-apps), as
+``eidos-cli bundle`` does.
 
 Rendering is pure and deterministic (``bundler.render_bundle`` → relative path → bytes);
 only ``writer`` touches the file system. One concern per module:
@@ -7,6 +8,8 @@ only ``writer`` touches the file system. One concern per module:
 * ``paths`` — which names and relative paths may appear in a bundle;
 * ``overrides`` — ``--set component:path=value``;
 * ``scheduling`` — node selectors and tolerations and where they go;
+* ``plan`` — the install plan both layouts share: order, namespaces, values, disabling;
+* ``manifests`` — extra manifests rendered for their namespace (a Go-template subset);
 * ``values`` — each component's Helm values;
 * ``yamlout`` — key order and YAML text of values files;
 * ``helm`` / ``argocd`` — the two layouts; ``checksums`` — ``checksums.txt``;
@@ -16,4 +19,4 @@ only ``writer`` touches the file system. One concern per module:
 HELM = "helm"
 ARGOCD = "argocd"
 DEPLOYERS = (ARGOCD, HELM)
-TITLES = {HELM: "Helm umbrella chart", ARGOCD: "ArgoCD applications"}
+TITLES = {HELM: "Helm bundle", ARGOCD: "ArgoCD applications"}

@@ -8,17 +8,19 @@ single byte is written.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 from eidos_cli.bundle import DEPLOYERS, HELM, TITLES, argocd, helm
-from eidos_cli.bundle.overrides import SetOverride, check_keys
+from eidos_cli.bundle.checksums import CHECKSUMS_FILE, checksums
+from eidos_cli.bundle.overrides import check_keys
 from eidos_cli.bundle.paths import check_relative, safe_name
-from eidos_cli.bundle.scheduling import Scheduling
-from eidos_cli.bundle.values import bundle_values
-from eidos_core import __version__
+from eidos_cli.bundle.plan import PLAN_FILE, BundleOptions, InstallPlan, build_plan, plan_files
+from eidos_cli.bundle.yamlout import dump
 from eidos_core.errors import InvalidRequestError
 from eidos_core.recipe.document import RecipeDocument
 from eidos_core.recipe.model import RecipeStore
+
+__all__ = ["Bundle", "BundleOptions", "parse_deployer", "render_bundle", "summary"]
 
 
 def parse_deployer(text: str | None) -> str:
@@ -32,19 +34,11 @@ def parse_deployer(text: str | None) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class BundleOptions:
-    deployer: str = HELM
-    repo: str = ""  # Git URL of the GitOps repository (argocd only)
-    overrides: tuple[SetOverride, ...] = ()
-    scheduling: Scheduling = field(default_factory=Scheduling)
-    bundler_version: str = __version__
-
-
-@dataclass(frozen=True, slots=True)
 class Bundle:
     deployer: str
     files: Mapping[str, bytes]
     notes: tuple[str, ...] = ()
+    plan: InstallPlan | None = None
 
     @property
     def title(self) -> str:
@@ -58,6 +52,16 @@ class Bundle:
         return helm.summary_steps(output) if self.deployer == HELM else argocd.summary_steps(output)
 
 
+def _check_top_level(plan: InstallPlan, top_level: tuple[str, ...]) -> None:
+    # Compared without case: on macOS and Windows ``readme.md/`` and ``README.md`` collide.
+    taken = {f.lower() for f in top_level}
+    for step in plan.steps:
+        if step.component.lower() in taken:
+            raise InvalidRequestError(
+                f"component name {step.component!r} clashes with the bundle file {step.component}"
+            )
+
+
 def render_bundle(recipe: RecipeDocument, store: RecipeStore, options: BundleOptions | None = None) -> Bundle:
     """Every file of the bundle. ``store`` supplies values files, manifests and the registry."""
     options = options or BundleOptions()
@@ -66,16 +70,30 @@ def render_bundle(recipe: RecipeDocument, store: RecipeStore, options: BundleOpt
         raise InvalidRequestError("recipe must contain at least one component reference")
     names = [safe_name(ref.name) for ref in recipe.component_refs]
     check_keys(options.overrides, names, store.registry)
-    values = bundle_values(recipe.component_refs, store.files, store.registry, options.overrides, options.scheduling)
+    plan = build_plan(recipe, store, options)
+    files: dict[str, bytes]
     if deployer == HELM:
-        files = helm.render(recipe, values, store.files, store.registry, options.bundler_version)
-        notes = helm.notes(recipe)
+        _check_top_level(plan, helm.TOP_LEVEL_FILES)
+        files = {**plan_files(plan), **helm.render(recipe, plan, options.bundler_version)}
+        notes = helm.notes(plan)
     else:
-        files = argocd.render(recipe, values, store.registry, options.bundler_version, options.repo)
-        notes = argocd.notes(options.repo)
+        render_plan = getattr(argocd, "render_plan", None)
+        if render_plan is not None:
+            files = dict(render_plan(recipe, plan, options.bundler_version, options.repo))
+        else:  # the Argo CD layout before it read the install plan (kept while both land)
+            values = {s.component: s.values for s in plan.steps if s.chart is not None}
+            # Only the plan's components: one disabled at bundle time has no Application either.
+            kept = replace(recipe, component_refs=tuple(r for r in recipe.component_refs if plan.step(r.name)))
+            files = dict(argocd.render(kept, values, store.registry, options.bundler_version, options.repo))
+            files.setdefault(PLAN_FILE, plan_files(plan)[PLAN_FILE])
+        notes = (*plan.notes, *argocd.notes(options.repo))
+    files["recipe.yaml"] = dump(recipe.to_document()).encode()
+    # One place for checksums, after every other file: all of them, recipe.yaml included.
+    files.pop(CHECKSUMS_FILE, None)
     for path in files:
         check_relative(path, what="bundle path")
-    return Bundle(deployer=deployer, files=files, notes=notes)
+    files[CHECKSUMS_FILE] = checksums(files)
+    return Bundle(deployer=deployer, files=files, notes=notes, plan=plan)
 
 
 def summary(bundle: Bundle, output: str) -> str:

@@ -1,157 +1,238 @@
-"""The Helm umbrella chart layout (cli-bundle.md §5): pure, recipe + values → files.
+"""The Helm layout: one Helm release per component, installed in order by ``deploy.sh``.
 
 ```
-Chart.yaml     one dependency per Helm component, in deployment order
-values.yaml    one top-level key per component: {enabled: true} + its values
-README.md      what is in the bundle and how to install it
-templates/     the recipe's manifest files, copied verbatim (they are Helm templates)
-checksums.txt  SHA-256 of everything above
-recipe.yaml    the recipe, re-serialised (not in checksums.txt, as in the reference)
+install-plan.yaml              the plan (``plan``): steps in install order
+deploy.sh / undeploy.sh        the installer: each step's release, then its manifests; reverse
+<component>/values.yaml        its Helm values
+<component>/manifests/*.yaml   its extra manifests, rendered for its namespace (plain YAML)
+README.md                      what is in the bundle and how to install it
+recipe.yaml                    the recipe, re-serialised
+checksums.txt                  SHA-256 of every other file
 ```
 
-Differences from the reference, each a fix: a dependency whose chart name differs from the
-component name (``prometheus`` → ``kube-prometheus-stack``) gets ``alias: <component>``, so
-the values under ``prometheus:`` reach that chart (Helm passes values by alias or chart
-name, never by the condition); components missing from ``deploymentOrder`` are still
-dependencies and still listed; two manifests with one file name are an error instead of one
-silently replacing the other; Kustomize components are left out of ``Chart.yaml`` (Helm
-cannot install them) and reported as notes.
+Why not the reference's umbrella chart: Helm installs all of an umbrella's subcharts as one
+release — every template of every dependency applied together, sorted by kind — so nothing
+waits for cert-manager's webhook to serve before the GPU Operator's certificates are
+admitted, or for a CRD before its custom resources, whatever ``dependencies`` order says.
+One release per component, ``helm upgrade --install … --wait`` one after the other in
+``deploymentOrder``, gives that order for real: a step starts when the previous step's
+workloads are ready. Extra manifests go in with ``kubectl apply`` after their component's
+release: they are plain YAML (the same files the Argo CD form ships), apply is idempotent,
+and the CRDs they need were installed by that release (or an earlier one).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+import shlex
+from collections.abc import Sequence
 
-from eidos_cli.bundle.checksums import CHECKSUMS_FILE, checksums
-from eidos_cli.bundle.paths import safe_name, template_name
-from eidos_cli.bundle.yamlout import dump, dump_values, line
-from eidos_core.errors import InvalidRequestError, NotFoundError
+from eidos_cli.bundle.plan import InstallPlan, Step
 from eidos_core.recipe.criteria import ANY
 from eidos_core.recipe.document import RecipeDocument
-from eidos_core.recipe.model import KUSTOMIZE, ComponentRef, Registry
 
-RELEASE = "eidos-stack"
-NAMESPACE = "eidos-stack"
-DEFAULT_CHART_VERSION = "0.1.0"
-_SEMVER = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]*)?")
-
-
-@dataclass(frozen=True, slots=True)
-class Dependency:
-    component: str
-    chart: str
-    version: str
-    repository: str
+DEPLOY = "deploy.sh"
+UNDEPLOY = "undeploy.sh"
+DEFAULT_TIMEOUT = "10m"
+TOP_LEVEL_FILES = ("install-plan.yaml", DEPLOY, UNDEPLOY, "README.md", "recipe.yaml", "checksums.txt")
 
 
-def chart_name(recipe: RecipeDocument) -> str:
-    """``eidos-<service>-<accelerator>`` from the criteria (parts that are ``any`` dropped)."""
-    parts = []
-    if recipe.criteria is not None:
-        parts = [v for v in (recipe.criteria.service, recipe.criteria.accelerator) if v and v != ANY]
-    return "-".join(["eidos", *parts]) if parts else "eidos-stack"
+def _q(text: str) -> str:
+    return shlex.quote(text)
 
 
-def chart_version(bundler_version: str) -> str:
-    """The bundler version without its ``v``; Helm needs SemVer, so anything else is 0.1.0."""
-    version = bundler_version[1:] if bundler_version.startswith("v") else bundler_version
-    return version if _SEMVER.fullmatch(version) else DEFAULT_CHART_VERSION
+def timeout_var(component: str) -> str:
+    """``EIDOS_TIMEOUT_GPU_OPERATOR`` for ``gpu-operator``: the per-component timeout."""
+    return "EIDOS_TIMEOUT_" + re.sub(r"[^A-Za-z0-9]", "_", component).upper()
 
 
-def ordered_refs(recipe: RecipeDocument) -> list[ComponentRef]:
-    """Components in ``deploymentOrder``, then any the order does not mention, in recipe order."""
-    by_name = {r.name: r for r in recipe.component_refs}
-    out: list[ComponentRef] = []
-    seen: set[str] = set()
-    for name in (*recipe.deployment_order, *by_name):
-        if name in by_name and name not in seen:
-            seen.add(name)
-            out.append(by_name[name])
-    return out
+def _tools(plan: InstallPlan) -> list[str]:
+    tools = []
+    if any(s.chart is not None for s in plan.steps):
+        tools.append("helm")
+    if any(s.manifests or s.kustomize is not None for s in plan.steps):
+        tools.append("kubectl")
+    return tools
 
 
-def dependencies(recipe: RecipeDocument, registry: Registry) -> list[Dependency]:
-    out = []
-    for ref in ordered_refs(recipe):
-        if ref.type == KUSTOMIZE:
-            continue
-        comp = registry.get(ref.name)
-        chart = comp.helm_chart.rsplit("/", 1)[-1] if comp and comp.helm_chart else ref.name
-        out.append(
-            Dependency(
-                component=safe_name(ref.name),
-                chart=safe_name(chart, what=f"chart name of component {ref.name}"),
-                version=ref.version,
-                repository=ref.source,
-            )
+def _kustomize_url(step: Step) -> str:
+    k = step.kustomize
+    assert k is not None
+    url = k.source.rstrip("/")
+    if k.path and k.path != ".":
+        url += "//" + k.path.strip("/")
+    return url + (f"?ref={k.tag}" if k.tag else "")
+
+
+_PRELUDE = """\
+set -euo pipefail
+cd "$(dirname "$0")"
+
+COMPONENTS=({components})
+DRY_RUN=0
+for arg in "$@"; do
+  case "$arg" in
+    --dry-run) DRY_RUN=1 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
+    *) echo "{script}: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+TIMEOUT="${{EIDOS_TIMEOUT:-{timeout}}}"
+DISABLED=",$(printf '%s' "${{EIDOS_DISABLE:-}}" | tr -d ' '),"
+for name in $(printf '%s' "${{EIDOS_DISABLE:-}}" | tr ',' ' '); do
+  case " ${{COMPONENTS[*]}} " in
+    *" $name "*) ;;
+    *) echo "{script}: EIDOS_DISABLE names '$name', which is not in this bundle" \
+         "(components: ${{COMPONENTS[*]}})" >&2; exit 2 ;;
+  esac
+done
+enabled() {{ case "$DISABLED" in *",$1,"*) return 1 ;; esac; }}
+# Run a command, or with --dry-run print it (shell-quoted) instead.
+run() {{
+  if [ "$DRY_RUN" = 1 ]; then printf '%q ' "$@" | sed 's/ $//'; echo; else "$@"; fi
+}}
+if [ "$DRY_RUN" = 0 ]; then
+  for tool in {tools}; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+      echo "{script}: '$tool' is not on PATH; install it (https://helm.sh/docs/intro/install/," \\
+        "https://kubernetes.io/docs/tasks/tools/) or run '{script} --dry-run' to see the commands" >&2
+      exit 127
+    fi
+  done
+fi
+"""
+
+
+def _header(script: str, purpose: Sequence[str], bundler_version: str) -> str:
+    lines = [
+        "#!/usr/bin/env bash",
+        *(f"# {p}" if p else "#" for p in purpose),
+        "#",
+        f"# usage: ./{script} [--dry-run]",
+        "#   --dry-run              print the commands instead of running them (needs neither helm nor kubectl)",
+        "# environment:",
+        "#   EIDOS_DISABLE=a,b      components to skip (their chart and their extra manifests)",
+        f"#   EIDOS_TIMEOUT={DEFAULT_TIMEOUT}       how long helm waits for each component (EIDOS_TIMEOUT_<COMPONENT>",
+        "#                          for one, e.g. EIDOS_TIMEOUT_GPU_OPERATOR=20m)",
+        "#   EIDOS_CHARTS=DIR       install charts from DIR/<chart>-<version>.tgz instead of their repositories",
+        "#   KUBECONFIG, HELM_KUBECONTEXT and the other helm/kubectl environment variables apply",
+        f"# Generated by eidos-cli bundle {bundler_version}.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _chart_args(step: Step) -> list[str]:
+    """Shell words naming the chart: a repository + name + version, or ``$EIDOS_CHARTS``'s file."""
+    chart = step.chart
+    assert chart is not None
+    if chart.repository.startswith("oci://"):
+        remote = [_q(chart.repository.rstrip("/") + "/" + chart.name)]
+    else:
+        remote = [_q(chart.name), "--repo", _q(chart.repository)]
+    if chart.version:
+        remote += ["--version", _q(chart.version)]
+    return remote
+
+
+def _deploy_step(i: int, step: Step) -> str:
+    c, ns = step.component, step.namespace
+    lines = [f"# {i}. {c} (namespace {ns})", f"if enabled {_q(c)}; then", f'  echo "==> {c} (namespace {ns})"']
+    if step.chart is not None:
+        tgz = f"{step.chart.name}-{step.chart.version}.tgz"
+        lines += [
+            '  if [ -n "${EIDOS_CHARTS:-}" ]; then',
+            f'    chart=("$EIDOS_CHARTS"/{_q(tgz)})',
+            "  else",
+            f"    chart=({' '.join(_chart_args(step))})",
+            "  fi",
+            "  unset_refs=()",
+        ]
+        # A value that points at a component disabled now is removed (Helm drops a key set to
+        # null), so the chart falls back to its own default instead of a service that is not there.
+        for ref in step.references:
+            lines.append(f"  enabled {_q(ref.target)} || unset_refs+=(--set {_q(ref.path + '=null')})")
+        lines += [
+            f'  run helm upgrade --install {_q(c)} "${{chart[@]}}" --namespace {_q(ns)} --create-namespace \\',
+            f'    -f {_q(step.values_file)} --wait --timeout "${{{timeout_var(c)}:-$TIMEOUT}}" \\',
+            '    ${unset_refs[@]+"${unset_refs[@]}"}',
+        ]
+    else:
+        lines += [
+            f'  if [ "$DRY_RUN" = 1 ] || ! kubectl get namespace {_q(ns)} >/dev/null 2>&1; then',
+            f"    run kubectl create namespace {_q(ns)}",
+            "  fi",
+            f"  run kubectl apply -n {_q(ns)} -k {_q(_kustomize_url(step))}",
+        ]
+    lines += [f"  run kubectl apply -n {_q(ns)} -f {_q(path)}" for path in step.manifests]
+    lines += ["else", f'  echo "==> {c}: skipped (EIDOS_DISABLE)"', "fi", ""]
+    return "\n".join(lines)
+
+
+def _undeploy_step(step: Step) -> str:
+    c, ns = step.component, step.namespace
+    lines = [f"if enabled {_q(c)}; then", f'  echo "==> removing {c} (namespace {ns})"']
+    # Custom resources first, while their operator still runs to handle its finalizers.
+    lines += [f"  run kubectl delete --ignore-not-found -n {_q(ns)} -f {_q(p)}" for p in reversed(list(step.manifests))]
+    if step.chart is not None:
+        lines.append(
+            f"  run helm uninstall {_q(c)} --namespace {_q(ns)} --ignore-not-found --wait "
+            f'--timeout "${{{timeout_var(c)}:-$TIMEOUT}}"'
         )
-    return out
+    else:
+        lines.append(f"  run kubectl delete --ignore-not-found -n {_q(ns)} -k {_q(_kustomize_url(step))}")
+    lines += ["fi", ""]
+    return "\n".join(lines)
 
 
-def _line(key: str, value: Any, indent: str = "") -> str:
-    # ``key: value`` as the YAML dumper writes it, so odd values are quoted, not injected.
-    return line(key, value, indent)
-
-
-def render_chart(recipe: RecipeDocument, registry: Registry, bundler_version: str) -> str:
-    text = "# Helm umbrella chart for an NVIDIA Cloud Native Stack, generated by eidos-cli bundle.\n"
-    text += "apiVersion: v2\n"
-    text += _line("name", chart_name(recipe))
-    text += "description: NVIDIA Cloud Native Stack - GPU-accelerated Kubernetes deployment\n"
-    text += "type: application\n"
-    text += _line("version", chart_version(bundler_version))
-    if recipe.version:
-        text += _line("appVersion", recipe.version)
-    text += "\n# Dependencies are installed in the order listed (the recipe's deployment order).\n"
-    text += "# Run `helm dependency update` to download the sub-charts before installing.\n"
-    text += "dependencies:"
-    deps = dependencies(recipe, registry)
-    if not deps:
-        return text + " []\n"
-    text += "\n"
-    for dep in deps:
-        text += _line("name", dep.chart, "  - ")
-        if dep.chart != dep.component:
-            text += _line("alias", dep.component, "    ")
-        text += _line("version", dep.version, "    ")
-        text += _line("repository", dep.repository, "    ")
-        text += _line("condition", f"{dep.component}.enabled", "    ")
-    return text
-
-
-def render_values(recipe: RecipeDocument, values: Mapping[str, Mapping[str, Any]], bundler_version: str) -> str:
-    header = (
-        "# Values for the NVIDIA Cloud Native Stack Helm umbrella chart\n"
-        f"# Recipe Version: {recipe.version}\n"
-        f"# Bundler Version: {bundler_version}\n"
-        "#\n"
-        "# Each top-level key configures one sub-chart (a dependency in Chart.yaml).\n"
-        "# Edit a component's values below, or set <component>.enabled=false to leave it out.\n"
-        "#\n"
+def _prelude(plan: InstallPlan, script: str) -> str:
+    return _PRELUDE.format(
+        components=" ".join(_q(s.component) for s in plan.steps),
+        script=script,
+        timeout=DEFAULT_TIMEOUT,
+        tools=" ".join(_tools(plan)) or "true",
     )
-    # ``enabled`` first so that a component's own ``enabled`` value wins.
-    body = {ref.name: {"enabled": True, **values.get(ref.name, {})} for ref in recipe.component_refs}
-    return header + dump_values(body)
 
 
-def _table_cell(text: str) -> str:
+def render_deploy(plan: InstallPlan, bundler_version: str) -> str:
+    purpose = [
+        "Install this bundle: one Helm release per component, in install-plan.yaml's order. Each",
+        "step waits (helm --wait) until its workloads are ready before the next starts; its extra",
+        "manifests are applied with kubectl after its release. Idempotent: run it again to upgrade.",
+    ]
+    text = _header(DEPLOY, purpose, bundler_version) + _prelude(plan, DEPLOY) + "\n"
+    text += "".join(_deploy_step(i, s) + "\n" for i, s in enumerate(plan.steps, 1))
+    return text + 'echo "==> done"\n'
+
+
+def render_undeploy(plan: InstallPlan, bundler_version: str) -> str:
+    purpose = [
+        "Remove this bundle: the reverse of deploy.sh, each component's extra manifests, then its",
+        "release. Namespaces and the CRDs the charts installed are left in place (Helm never deletes",
+        "CRDs: deleting them would delete every custom resource of that kind in the cluster).",
+    ]
+    text = _header(UNDEPLOY, purpose, bundler_version) + _prelude(plan, UNDEPLOY) + "\n"
+    text += "".join(_undeploy_step(s) + "\n" for s in reversed(plan.steps))
+    return text + 'echo "==> done"\n'
+
+
+def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_readme(recipe: RecipeDocument, bundler_version: str) -> str:
+def render_readme(recipe: RecipeDocument, plan: InstallPlan, bundler_version: str) -> str:
     lines = [
         "# Cloud Native Stack Deployment",
         "",
         f"Recipe Version: {recipe.version}",
         f"Bundler Version: {bundler_version}",
         "",
-        "This Helm umbrella chart installs the GPU software stack that the recipe selected for",
-        "your cluster, with every component's values in one values.yaml.",
-        "",
-        "## Configuration",
+        "This bundle installs the GPU software stack the recipe selected for your cluster: one Helm",
+        "release per component, one after another in the order below. `deploy.sh` installs each",
+        "component with `helm upgrade --install --wait` and waits until its workloads are ready",
+        "before it starts the next, so cert-manager's webhook serves before anything it admits is",
+        "created and every CRD exists before its custom resources. A component's extra manifests",
+        "(plain YAML, under `<component>/manifests/`) are applied with `kubectl apply` right after",
+        "its release, in its namespace. `install-plan.yaml` lists the same steps for tools.",
         "",
     ]
     c = recipe.criteria
@@ -167,22 +248,33 @@ def render_readme(recipe: RecipeDocument, bundler_version: str) -> str:
                 target.append(f"- **{label}**: {value}")
         if c.nodes:
             target.append(f"- **Nodes**: {c.nodes}")
-    if target:
-        lines += ["**Target Environment:**", "", *target, ""]
-    else:
-        lines += ["The recipe was built for any environment.", ""]
+    lines += ["## Configuration", ""]
+    lines += (
+        ["**Target Environment:**", "", *target, ""] if target else ["The recipe was built for any environment.", ""]
+    )
     lines += [
         "## Components",
         "",
-        "Installed in this order (the order of the dependencies in Chart.yaml):",
+        "Installed in this order:",
         "",
-        "| Component | Version | Repository |",
-        "|-----------|---------|------------|",
+        "| # | Component | Namespace | Source | Version | Extra manifests |",
+        "|---|-----------|-----------|--------|---------|-----------------|",
     ]
-    lines += [
-        f"| {_table_cell(r.name)} | {_table_cell(r.version)} | {_table_cell(r.source)} |" for r in ordered_refs(recipe)
-    ]
+    for i, s in enumerate(plan.steps, 1):
+        if s.chart is not None:
+            source, version = f"{s.chart.repository} ({s.chart.name})", s.chart.version
+        else:
+            assert s.kustomize is not None
+            source, version = f"{s.kustomize.source} (Kustomize {s.kustomize.path or '.'})", s.kustomize.tag
+        extras = ", ".join(p.rsplit("/", 1)[-1] for p in s.manifests) or "-"
+        cells = (str(i), s.component, s.namespace, source, version, extras)
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     lines.append("")
+    if plan.disabled:
+        lines += [
+            "Left out when the bundle was generated (disabled): " + ", ".join(plan.disabled) + ".",
+            "",
+        ]
     if recipe.constraints:
         lines += [
             "## Constraints",
@@ -191,125 +283,74 @@ def render_readme(recipe: RecipeDocument, bundler_version: str) -> str:
             "",
             "| Constraint | Value |",
             "|------------|-------|",
-        ]
-        lines += [f"| {_table_cell(k.name)} | {_table_cell(k.value)} |" for k in recipe.constraints]
-        lines.append("")
-    kustomize = [r.name for r in recipe.component_refs if r.type == KUSTOMIZE]
-    if kustomize:
-        lines += [
-            "## Not in this chart",
-            "",
-            "These Kustomize components cannot be installed by Helm; apply them separately:",
-            "",
-            *[f"- {name}" for name in kustomize],
+            *[f"| {_cell(k.name)} | {_cell(k.value)} |" for k in recipe.constraints],
             "",
         ]
-    install = f"helm install {RELEASE} . -n {NAMESPACE} --create-namespace -f values.yaml"
+    tools = " and ".join(f"`{t}`" for t in _tools(plan))
+    first = plan.steps[0].component if plan.steps else "<component>"
     lines += [
-        "## Quick Start",
+        "## Install",
+        "",
+        f"Needs {tools} on PATH, pointed at the target cluster." if tools else "",
         "",
         "```shell",
-        "# 1. Make the NVIDIA chart repository known to Helm",
-        "helm repo add nvidia https://helm.ngc.nvidia.com/nvidia && helm repo update",
-        "# 2. Download the sub-charts listed in Chart.yaml into charts/",
-        "helm dependency update",
-        "# 3. Review values.yaml, then install",
-        install,
+        "sha256sum -c checksums.txt     # the files are as generated",
+        "./deploy.sh --dry-run          # print every command first",
+        "./deploy.sh",
         "```",
+        "",
+        "`deploy.sh` stops at the first step that fails (`set -euo pipefail`); fix the cause and run",
+        "it again: every step is `helm upgrade --install` or `kubectl apply`, so steps already done",
+        "are upgraded in place. Charts come from their repositories; for an offline install put",
+        "the chart packages in a folder and run `EIDOS_CHARTS=/path/to/charts ./deploy.sh`.",
         "",
         "## Customization",
         "",
-        "- Leave a component out: set `<component>.enabled: false` in values.yaml, or pass",
-        "  `--set <component>.enabled=false` to `helm install`.",
-        "- Change one value: `--set gpu-operator.driver.version=<version>`.",
-        "- Keep your changes apart from the generated file: `-f values.yaml -f my-values.yaml`.",
-        "- Regenerate the bundle with `eidos-cli bundle --set component:path=value` to bake a change in.",
-        "",
-        "## Upgrade",
-        "",
-        "```shell",
-        "helm dependency update",
-        f"helm upgrade {RELEASE} . -n {NAMESPACE} -f values.yaml",
-        "```",
+        f"- Skip components at install time: `EIDOS_DISABLE={first} ./deploy.sh` skips the chart and",
+        "  the extra manifests of each listed component; values of other components that point at",
+        "  it are removed from their release (`--set <path>=null`).",
+        "- Leave a component out of the bundle itself: `eidos-cli bundle --disable <component>`",
+        "  (or `--set <component>:enabled=false`).",
+        "- Change a value: edit `<component>/values.yaml` and run `./deploy.sh` again, or regenerate",
+        "  the bundle with `eidos-cli bundle --set <component>:<path>=<value>`.",
+        f"- Wait longer for a slow component: `EIDOS_TIMEOUT=20m` (all) or `{timeout_var(first)}=20m`.",
         "",
         "## Uninstall",
         "",
         "```shell",
-        f"helm uninstall {RELEASE} -n {NAMESPACE}",
+        "./undeploy.sh",
         "```",
+        "",
+        "Components are removed in reverse order, each one's extra manifests before its release.",
+        "Namespaces and the CRDs the charts installed are left in place.",
         "",
         "## Troubleshooting",
         "",
         "```shell",
-        f"helm status {RELEASE} -n {NAMESPACE}",
-        "kubectl get pods -n gpu-operator",
-        "kubectl get pods -n nvidia-network-operator",
-        f"kubectl get events -n {NAMESPACE} --sort-by=.lastTimestamp",
-        "```",
-        "",
-        "Verify the files are as generated: `sha256sum -c checksums.txt`.",
-        "",
-        "## References",
-        "",
-        "- NVIDIA GPU Operator: https://docs.nvidia.com/datacenter/cloud-native/gpu-operator/",
-        "- NVIDIA Network Operator: https://docs.nvidia.com/networking/display/cokan10/network+operator",
-        "- Helm dependencies: https://helm.sh/docs/helm/helm_dependency/",
-        "",
     ]
-    return "\n".join(lines)
+    for s in plan.steps:
+        if s.chart is not None:
+            lines.append(f"helm status {_q(s.component)} -n {_q(s.namespace)}")
+    for ns in plan.namespaces:
+        lines.append(f"kubectl get pods -n {_q(ns)}")
+    for ns in plan.namespaces:
+        lines.append(f"kubectl get events -n {_q(ns)} --sort-by=.lastTimestamp")
+    lines += ["```", "", "## References", "", "- Helm upgrade --install: https://helm.sh/docs/helm/helm_upgrade/", ""]
+    return "\n".join(line for line in lines) + ""
 
 
-def collect_manifests(recipe: RecipeDocument, files: Mapping[str, bytes]) -> dict[str, bytes]:
-    """``templates/<basename>`` → content for every manifest, in first-appearance order."""
-    out: dict[str, bytes] = {}
-    origin: dict[str, str] = {}
-    for ref in recipe.component_refs:
-        for manifest in ref.manifest_files:
-            target = template_name(manifest)
-            if origin.get(target) == manifest:
-                continue  # listed by several components: copied once
-            if target in out:
-                raise InvalidRequestError(
-                    f"manifests {origin[target]} and {manifest} would both be written to {target}; rename one",
-                    details={"target": target},
-                )
-            data = files.get(manifest)
-            if data is None:
-                raise NotFoundError(
-                    f"manifest {manifest} of component {ref.name} is not in the recipe data",
-                    details={"component": ref.name, "file": manifest},
-                )
-            out[target] = data
-            origin[target] = manifest
-    return out
-
-
-def render(
-    recipe: RecipeDocument,
-    values: Mapping[str, Mapping[str, Any]],
-    files: Mapping[str, bytes],
-    registry: Registry,
-    bundler_version: str,
-) -> dict[str, bytes]:
-    """Every file of the bundle, relative path → content."""
-    out: dict[str, bytes] = {
-        "Chart.yaml": render_chart(recipe, registry, bundler_version).encode(),
-        "values.yaml": render_values(recipe, values, bundler_version).encode(),
-        "README.md": render_readme(recipe, bundler_version).encode(),
+def render(recipe: RecipeDocument, plan: InstallPlan, bundler_version: str) -> dict[str, bytes]:
+    """The Helm-only files (the plan's files, ``recipe.yaml`` and checksums come from ``bundler``)."""
+    return {
+        DEPLOY: render_deploy(plan, bundler_version).encode(),
+        UNDEPLOY: render_undeploy(plan, bundler_version).encode(),
+        "README.md": render_readme(recipe, plan, bundler_version).encode(),
     }
-    out.update(collect_manifests(recipe, files))
-    out[CHECKSUMS_FILE] = checksums(out)
-    out["recipe.yaml"] = dump(recipe.to_document()).encode()
-    return out
 
 
 def summary_steps(output: str) -> tuple[str, ...]:
-    return (f"cd {output}", "helm dependency update", f"helm install {RELEASE} . -n {NAMESPACE} --create-namespace")
+    return (f"cd {output}", "./deploy.sh --dry-run   # review the commands", "./deploy.sh")
 
 
-def notes(recipe: RecipeDocument) -> tuple[str, ...]:
-    return tuple(
-        f"{r.name} is a Kustomize component and is not part of the Helm chart; apply it separately"
-        for r in recipe.component_refs
-        if r.type == KUSTOMIZE
-    )
+def notes(plan: InstallPlan) -> tuple[str, ...]:
+    return plan.notes

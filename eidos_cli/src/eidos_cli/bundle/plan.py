@@ -252,6 +252,8 @@ def build_plan(recipe: RecipeDocument, store: RecipeStore, options: BundleOption
         raise InvalidRequestError("recipe must contain at least one component reference")
     disabled, overrides = disabled_components(recipe, registry, options)
     refs = [r for r in ordered_refs(recipe) if r.name not in disabled]
+    if not refs:
+        raise InvalidRequestError("every component of the recipe is disabled: nothing to bundle")
     namespaces = namespace_plan(refs, registry)
     references, kept, notes = value_references(refs, registry, namespaces)
     helm_refs = [r for r in refs if r.type != KUSTOMIZE]

@@ -16,7 +16,8 @@ directory ``D``:
   generated file edited by hand) refuses the write before anything is touched — unless it
   already holds exactly the new content. So does a name that is a directory or a symlink.
 
-A failure while staging leaves ``D`` as it was. Files are mode 0600, directories 0755.
+A failure while staging leaves ``D`` as it was. Files are mode 0600 — 0700 for scripts (content
+starting with ``#!``: ``deploy.sh``), so they run as ``./deploy.sh`` — directories 0755.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from eidos_core.errors import InvalidRequestError
 from eidos_core.io.local import os_error
 
 FILE_MODE = 0o600
+SCRIPT_MODE = 0o700
 DIR_MODE = 0o755
 RECORD_FILE = ".eidos-bundle"  # what the last bundle written here was, in checksums.txt format
 
@@ -52,7 +54,8 @@ def _stage(root: Path, files: Mapping[str, bytes]) -> None:
     for rel in sorted(files):
         path = root.joinpath(*rel.split("/"))
         path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        mode = SCRIPT_MODE if files[rel].startswith(b"#!") else FILE_MODE
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(files[rel])
 

@@ -1,4 +1,5 @@
-"""``eidos-cli bundle``: turn a recipe into a Helm umbrella chart or an Argo CD app-of-apps.
+"""``eidos-cli bundle``: turn a recipe into a Helm bundle (one release per component, installed
+in order by ``deploy.sh``) or an Argo CD app-of-apps.
 
 Order of work (cli-bundle.md §4.2): recipe data, then the flags (deployer, output, ``--set``,
 selectors, tolerations — the first bad one is reported), then the recipe, then rendering in
@@ -28,6 +29,7 @@ log = logging.getLogger("eidos_cli.bundle")
 EXAMPLE = """examples:
   eidos-cli bundle -r recipe.yaml -o ./bundle
   eidos-cli bundle -r cm://gpu-operator/eidos-recipe -o ./bundle --set gpuoperator:driver.version=580.82.07
+  eidos-cli bundle -r recipe.yaml -o ./bundle --disable skyhook-operator,nvsentinel
   eidos-cli bundle -r recipe.yaml -o ./gitops --deployer argocd --repo https://github.com/acme/gpu-stack.git
   eidos-cli bundle -r recipe.yaml -o ./bundle \\
       --system-node-selector nodeGroup=system --accelerated-node-toleration nvidia.com/gpu=present:NoSchedule
@@ -43,8 +45,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "bundle",
         help="turn a recipe into a Helm chart or Argo CD applications",
-        description="Render a recipe into a deployable bundle: a Helm umbrella chart (default) or an "
-        "Argo CD app-of-apps, with every component's values, its manifests and checksums.",
+        description="Render a recipe into a deployable bundle: one Helm release per component installed in "
+        "order by a generated deploy.sh (default), or an Argo CD app-of-apps; with every component's values, "
+        "its manifests, install-plan.yaml and checksums.",
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -58,12 +61,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )  # fmt: skip
     p.add_argument(
         "-d", "--deployer", default=HELM, metavar="|".join(reversed(DEPLOYERS)),
-        help="helm: an umbrella chart; argocd: an app-of-apps (default: helm)",
+        help="helm: releases installed in order by deploy.sh; argocd: an app-of-apps (default: helm)",
     )  # fmt: skip
     p.add_argument("--repo", default="", metavar="URL", help="Git URL the Argo CD applications read values from")
     add_list(
         p, "--set", metavar="COMPONENT:PATH=VALUE",
         help="override a value, e.g. gpuoperator:driver.version=580.82.07; true/false/null and numbers are typed",
+    )  # fmt: skip
+    add_list(
+        p, "--disable", metavar="COMPONENT",
+        help="leave a component out of the bundle: its chart, its manifests and values of others that point at it "
+        "(same as --set COMPONENT:enabled=false)",
     )  # fmt: skip
     add_list(p, "--system-node-selector", metavar="KEY=VALUE", help="node selector for system components")
     add_list(
@@ -119,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
         deployer=deployer,
         repo=args.repo.strip(),
         overrides=parse_set(args.set),
+        disabled=tuple(args.disable),
         scheduling=scheduling_from_flags(
             system_selectors=args.system_node_selector,
             system_tolerations=args.system_node_toleration,
