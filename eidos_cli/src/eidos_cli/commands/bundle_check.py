@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 FORMATS = ("table", "json", "yaml")
-DEFAULT_KUBERNETES_VERSION = "1.33"
+# 1.34: `helm template` offline advertises every API version client-go knows (resource.k8s.io/v1
+# included), so charts pick versions a 1.34 cluster serves; an older target reports them.
+DEFAULT_KUBERNETES_VERSION = "1.34"
 
 EXAMPLE = """examples:
   eidos-cli bundle check ./bundle

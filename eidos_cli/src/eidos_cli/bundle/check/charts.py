@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from eidos_cli.bundle.check.installplan import HelmChart
-from eidos_cli.bundle.check.values_keys import ChartValues
+from eidos_cli.bundle.check.values_keys import ChartValues, template_paths
 from eidos_core import yaml
 from eidos_core.errors import InvalidRequestError
 
@@ -168,10 +168,15 @@ def _files(package: Path) -> dict[str, bytes]:
     if package.is_dir():
         for path in package.rglob("*"):
             rel = path.relative_to(package).as_posix()
-            if path.is_file() and (path.name in wanted or (rel.startswith("charts/") and path.suffix == ".tgz")):
+            if path.is_file() and (path.name in wanted or _wanted_extra(rel)):
                 out[rel] = path.read_bytes()
         return out
     return _tar_files(package.read_bytes(), wanted)
+
+
+def _wanted_extra(rel: str) -> bool:
+    """Subchart packages, and templates (to see which values paths they read)."""
+    return (rel.startswith("charts/") and rel.endswith(".tgz")) or "templates/" in rel
 
 
 def _tar_files(data: bytes, wanted: tuple[str, ...]) -> dict[str, bytes]:
@@ -182,7 +187,7 @@ def _tar_files(data: bytes, wanted: tuple[str, ...]) -> dict[str, bytes]:
                 continue
             rel = member.name.split("/", 1)[1] if "/" in member.name else member.name
             base = posixpath.basename(rel)
-            if base in wanted or (rel.startswith("charts/") and rel.endswith(".tgz")):
+            if base in wanted or _wanted_extra(rel):
                 f = tar.extractfile(member)
                 if f is not None:
                     out[rel] = f.read(MAX_CHART_BYTES)
@@ -222,12 +227,16 @@ def _chart_values(files: Mapping[str, bytes], prefix: str, where: str) -> ChartV
         if dep.get("tags"):
             conditions.add("tags")
     name = str(meta.get("name") or where)
+    own_templates = [
+        data.decode("utf-8", "replace") for path, data in files.items() if path.startswith(prefix + "templates/")
+    ]
     return ChartValues(
         name=name,
         defaults=defaults if isinstance(defaults, Mapping) else {},
         schema=schema if isinstance(schema, Mapping) else None,
         subcharts=subcharts,
         conditions=frozenset(conditions),
+        template_paths=template_paths(own_templates),
     )
 
 
@@ -244,10 +253,25 @@ def read_chart(package: Path) -> ChartValues:
 # ---- rendering ---------------------------------------------------------------------------------
 
 
+# Built-in API versions a real cluster serves that `helm template`'s offline capability list
+# lacks (charts gate APIService objects on it, e.g. prometheus-adapter).
+EXTRA_API_VERSIONS = ("apiregistration.k8s.io/v1",)
+
+
 def helm_template(
-    helm: str, package: Path, release: str, namespace: str, values: Path | None, kube_version: str
+    helm: str,
+    package: Path,
+    release: str,
+    namespace: str,
+    values: Path | None,
+    kube_version: str,
+    api_versions: tuple[str, ...] = (),
 ) -> str:
+    """``helm template`` as ``helm install`` would render it on a cluster of ``kube_version`` where
+    the earlier steps' CRDs are installed (``api_versions``: ``group/version`` and ``group/version/Kind``)."""
     cmd = [helm, "template", release, str(package), "-n", namespace, "--include-crds", "--kube-version", kube_version]
+    for api in (*EXTRA_API_VERSIONS, *api_versions):
+        cmd += ["--api-versions", api]
     if values is not None:
         cmd += ["-f", str(values)]
     try:

@@ -13,7 +13,7 @@ from eidos_cli.bundle.check import charts
 from eidos_cli.bundle.check.crds import missing_crds
 from eidos_cli.bundle.check.installplan import PLAN_FILE, Step, load_plan, order_findings
 from eidos_cli.bundle.check.namespaces import missing_namespaces
-from eidos_cli.bundle.check.objects import Rendered, crds_by_kind
+from eidos_cli.bundle.check.objects import CrdInfo, Rendered, crds_by_kind
 from eidos_cli.bundle.check.references import StepValues, dangling_references
 from eidos_cli.bundle.check.report import CHART, MISSING_FILE, RENDER, UNKNOWN_KEY, Finding, Report, Unchecked
 from eidos_cli.bundle.check.schema import schema_findings
@@ -27,7 +27,7 @@ log = logging.getLogger("eidos_cli.bundle.check")
 @dataclass(frozen=True)
 class CheckOptions:
     charts: str | None = None
-    kubernetes_version: str = "1.33.0"
+    kubernetes_version: str = "1.34.0"
 
 
 def _load_values(path: Path, source: str) -> Mapping[str, Any]:
@@ -49,7 +49,8 @@ def check_bundle(bundle: Path, options: CheckOptions) -> Report:
     with tempfile.TemporaryDirectory(prefix="eidos-bundle-check-") as tmp:
         finder = charts.ChartFinder(bundle=bundle, charts=options.charts, helm=helm, download_dir=Path(tmp))
         for index, step in enumerate(enabled):
-            objects += _check_step(bundle, index, step, finder, helm, options, report, step_values)
+            earlier_crds = list(crds_by_kind(objects).values())
+            objects += _check_step(bundle, index, step, finder, helm, options, report, step_values, earlier_crds)
     report.findings += missing_crds(objects, [s.component for s in enabled])
     report.findings += missing_namespaces(objects, [(s.component, s.namespace) for s in enabled])
     report.findings += dangling_references(step_values, objects)
@@ -66,9 +67,15 @@ def _check_step(
     options: CheckOptions,
     report: Report,
     step_values: list[StepValues],
+    earlier_crds: list[CrdInfo],
 ) -> list[Rendered]:
     """Render one step (chart and extra manifests); values-key findings go into the report."""
     objects: list[Rendered] = []
+    # What the cluster serves by this step: the CRDs of the steps before it (charts gate custom
+    # resources on .Capabilities.APIVersions, e.g. ServiceMonitors on monitoring.coreos.com/v1).
+    api_versions = tuple(
+        sorted({f"{c.group}/{v}{suffix}" for c in earlier_crds for v in c.versions for suffix in ("", f"/{c.kind}")})
+    )
     values_path = bundle / step.values if step.values else None
     values: Mapping[str, Any] = {}
     if values_path is not None:
@@ -103,7 +110,7 @@ def _check_step(
         )
         try:
             text = charts.helm_template(
-                helm, package, step.component, step.namespace, values_path, options.kubernetes_version
+                helm, package, step.component, step.namespace, values_path, options.kubernetes_version, api_versions
             )
             for source, obj in charts.split_documents(text, step.chart.name):
                 objects.append(Rendered(index, step.component, source, obj, step.namespace))

@@ -13,11 +13,14 @@ What a chart "has" at each level of its values:
   ``nodeSelector``) are open whatever their default holds, because Kubernetes defines them so;
 * a dependency's name or alias at the chart's top level is checked against that subchart's
   values (its defaults merged with the parent's defaults under that key), plus its condition
-  (``enabled``); ``global`` is allowed at every chart's top level.
+  (``enabled``); ``global`` is allowed at every chart's top level;
+* a key whose full path the chart's own templates read (``.Values.dcgmExporter.config.name``)
+  is known even where ``values.yaml`` leaves it out or only mentions it in a comment.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +37,7 @@ class ChartValues:
     schema: Mapping[str, Any] | None = None
     subcharts: Mapping[str, ChartValues] = field(default_factory=dict)
     conditions: frozenset[str] = frozenset()  # dotted values paths from Chart.yaml conditions/tags
+    template_paths: frozenset[str] = frozenset()  # dotted paths the templates read, and their prefixes
 
 
 @dataclass(frozen=True)
@@ -141,11 +145,14 @@ def _walk(
                     sub.schema,
                     sub.subcharts,
                     sub.conditions | {c[len(key) + 1 :] for c in chart.conditions if c.startswith(key + ".")},
+                    sub.template_paths,
                 )
                 yield from _walk(value, sub_defaults, _resolve(sub.schema, sub.schema), sub_chart, path, path)
             continue
         if rel in chart.conditions:
             continue
+        if rel in chart.template_paths and key not in level.known:
+            continue  # read by a template, documented (if at all) in a comment: its shape is the template's
         if key.lower().endswith(FREE_FORM_SUFFIXES):
             continue
         if key not in level.known:
@@ -166,3 +173,16 @@ def _walk(
 def unknown_keys(values: Mapping[str, Any], chart: ChartValues) -> list[UnknownKey]:
     """Every key path in ``values`` that ``chart`` (and its subcharts) does not have."""
     return list(_walk(values, chart.defaults, _resolve(chart.schema, chart.schema), chart, (), ()))
+
+
+def template_paths(texts: list[str]) -> frozenset[str]:
+    """Every ``.Values.a.b.c`` path (and its prefixes ``a``, ``a.b``) the template texts read."""
+    out: set[str] = set()
+    for text in texts:
+        for match in _VALUES_REF.finditer(text):
+            parts = match.group(1).strip(".").split(".")
+            out.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+    return frozenset(out)
+
+
+_VALUES_REF = re.compile(r"\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
