@@ -285,6 +285,11 @@ def test_a_manifest_outside_the_components_directory_is_refused() -> None:
     )
     with pytest.raises(InvalidRequestError, match="not in a/manifests/"):
         argocd.application(step, 0, REPO)
+    # Argo CD's include glob matches across '/': a manifest named application.yaml would be
+    # taken by the app-of-apps for a child Application.
+    shadow = replace(step, manifests={"a/manifests/application.yaml": b"kind: ConfigMap\n"})
+    with pytest.raises(InvalidRequestError, match="cannot be named application.yaml"):
+        argocd.application(shadow, 0, REPO)
 
 
 # -- chart sources -----------------------------------------------------------------------------------

@@ -112,6 +112,14 @@ def _manifest_dir(step: Step) -> str:
                 f"manifest {path} of component {step.component} is not in {directory}/",
                 details={"component": step.component, "file": path},
             )
+        # The parent's include glob ``*/application.yaml`` matches across '/' (Argo CD's glob
+        # has no separator), so such a manifest would be applied as a child Application.
+        if path.rsplit("/", 1)[-1] == "application.yaml":
+            raise InvalidRequestError(
+                f"manifest {path} of component {step.component} cannot be named application.yaml "
+                "in an Argo CD bundle: the app-of-apps would take it for an Application; rename it",
+                details={"component": step.component, "file": path},
+            )
     return directory
 
 
