@@ -164,15 +164,20 @@ def parse_manifests(text: str, source: str = "") -> list[Manifest]:
     from ruamel.yaml import YAML
 
     yaml = YAML(typ="safe")
+    # A plain "=" (in prometheus-operator's CRDs) is a string to kube's YAML reader, not YAML 1.1's value tag.
+    yaml.constructor.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
     found = []
+    current = source
     for chunk in _DOC_SPLIT.split(text):
-        m = _SOURCE.search(chunk)
+        # helm names a file once; its later documents (a file holding several CRDs) belong to it too
+        if m := _SOURCE.search(chunk):
+            current = m[1]
         obj = yaml.load(chunk)
         if isinstance(obj, Mapping) and obj:
             if obj.get("kind", "").endswith("List") and isinstance(obj.get("items"), list):
-                found += [Manifest(item, m[1] if m else source) for item in obj["items"] if isinstance(item, Mapping)]
+                found += [Manifest(item, current) for item in obj["items"] if isinstance(item, Mapping)]
             else:
-                found.append(Manifest(obj, m[1] if m else source))
+                found.append(Manifest(obj, current))
     return found
 
 

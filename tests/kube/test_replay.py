@@ -74,6 +74,8 @@ def test_parse_helm_template_output_keeps_sources_and_flattens_lists() -> None:
     text = (
         "---\n# Source: gpu-operator/charts/node-feature-discovery/crds/nfd-api-crds.yaml\n"
         "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: a.b.c}\n"
+        "---\n# Source: kps/charts/crds/crds/crd-a.yaml\n# https://example/a.yaml\n---\n"
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: g.h.i}\n"
         "---\n# Source: gpu-operator/templates/crds.yaml\n"
         "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: d.e.f}\n"
         "---\n# Source: gpu-operator/templates/empty.yaml\n"
@@ -81,10 +83,12 @@ def test_parse_helm_template_output_keeps_sources_and_flattens_lists() -> None:
         "apiVersion: v1\nkind: ConfigMapList\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: one}}\n"
     )
     parsed = parse_manifests(text, "fallback.yaml")
+    assert parse_manifests("kind: ConfigMap\nmetadata: {name: x, labels: {a: =}}\n", "f.yaml")[0].source == "f.yaml"
     assert [(x.name, x.from_crds_dir, x.source) for x in parsed] == [
         ("a.b.c", True, "gpu-operator/charts/node-feature-discovery/crds/nfd-api-crds.yaml"),
+        ("g.h.i", True, "kps/charts/crds/crds/crd-a.yaml"),  # a file's later documents share its Source
         ("d.e.f", False, "gpu-operator/templates/crds.yaml"),  # CRDs in templates are ordinary objects
-        ("one", False, "fallback.yaml"),
+        ("one", False, "gpu-operator/templates/empty.yaml"),
     ]
 
 
