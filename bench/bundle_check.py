@@ -1,0 +1,92 @@
+"""Benchmark: ``eidos-cli bundle`` + ``eidos-cli bundle check`` for the largest embedded recipe.
+
+    .venv/bin/python -m bench.bundle_check [--charts ../shared/upstream-charts] [--runs 3]
+
+Finds the criteria combination (service × accelerator × intent × OS, ``any`` included) whose
+recipe has the most components, then times, as fresh processes: ``eidos-cli recipe``,
+``eidos-cli bundle -r`` and ``eidos-cli bundle check --charts`` (helm from PATH, or the test
+cache ~/.cache/eidos-test-helm). Prints the best and median wall time of each, and the check's
+summary line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from eidos_core.recipe.build import build_recipe
+from eidos_core.recipe.criteria import ACCELERATORS, INTENTS, OS_TYPES, SERVICES, Criteria
+from eidos_core.sources.embedded import embedded_store
+
+BIN = Path(sys.executable).parent
+HELM_CACHE = Path.home() / ".cache" / "eidos-test-helm"
+
+
+def largest() -> tuple[Criteria, int]:
+    store = embedded_store()
+    best: tuple[Criteria, int] | None = None
+    for s, a, i, o in itertools.product(
+        ("any", *SERVICES), ("any", *ACCELERATORS), ("any", *INTENTS), ("any", *OS_TYPES)
+    ):
+        criteria = Criteria(service=s, accelerator=a, intent=i, os=o)
+        try:
+            n = len(build_recipe(store, criteria).component_refs)
+        except Exception:  # a combination the data refuses is simply not a candidate
+            continue
+        if best is None or n > best[1]:
+            best = (criteria, n)
+    assert best is not None
+    return best
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    return time.perf_counter() - start, proc
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--charts", default=str(Path(__file__).resolve().parents[2] / "shared" / "upstream-charts"))
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    env = dict(os.environ)
+    if shutil.which("helm") is None and (HELM_CACHE / "helm").is_file():
+        env["PATH"] = f"{HELM_CACHE}{os.pathsep}{env.get('PATH', '')}"
+    criteria, n = largest()
+    flags = [f"--{k}={v}" for k, v in (("service", criteria.service), ("gpu", criteria.accelerator),
+                                       ("intent", criteria.intent), ("os", criteria.os)) if v != "any"]  # fmt: skip
+    print(f"largest embedded recipe: {' '.join(flags) or '(any)'}: {n} components")
+    times: dict[str, list[float]] = {"recipe": [], "bundle": [], "bundle check": []}
+    summary = ""
+    with tempfile.TemporaryDirectory() as tmp:
+        for run in range(args.runs):
+            recipe, out = f"{tmp}/r{run}.yaml", f"{tmp}/b{run}"
+            for name, cmd in (
+                ("recipe", [str(BIN / "eidos-cli"), "recipe", *flags, "-o", recipe]),
+                ("bundle", [str(BIN / "eidos-cli"), "bundle", "-r", recipe, "-o", out]),
+                ("bundle check", [str(BIN / "eidos-cli"), "bundle", "check", out, "--charts", args.charts]),
+            ):
+                seconds, proc = timed(cmd, env)
+                if proc.returncode not in (0, 7):
+                    sys.exit(f"{name} failed ({proc.returncode}): {proc.stderr.strip()}")
+                times[name].append(seconds)
+                if name == "bundle check":
+                    summary = proc.stdout.strip().splitlines()[-1]
+    for name, values in times.items():
+        print(f"{name:13} best {min(values):6.3f} s   median {statistics.median(values):6.3f} s   ({len(values)} runs)")
+    total = [sum(v[i] for v in times.values()) for i in range(args.runs)]
+    print(f"{'total':13} best {min(total):6.3f} s")
+    print(f"check: {summary}")
+
+
+if __name__ == "__main__":
+    main()
