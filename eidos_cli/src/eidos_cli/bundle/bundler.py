@@ -8,13 +8,13 @@ single byte is written.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from eidos_cli.bundle import DEPLOYERS, HELM, TITLES, argocd, helm
 from eidos_cli.bundle.checksums import CHECKSUMS_FILE, checksums
 from eidos_cli.bundle.overrides import check_keys
 from eidos_cli.bundle.paths import check_relative, safe_name
-from eidos_cli.bundle.plan import PLAN_FILE, BundleOptions, InstallPlan, build_plan, plan_files
+from eidos_cli.bundle.plan import BundleOptions, InstallPlan, build_plan, plan_files
 from eidos_cli.bundle.yamlout import dump
 from eidos_core.errors import InvalidRequestError
 from eidos_core.recipe.document import RecipeDocument
@@ -77,15 +77,7 @@ def render_bundle(recipe: RecipeDocument, store: RecipeStore, options: BundleOpt
         files = {**plan_files(plan), **helm.render(recipe, plan, options.bundler_version)}
         notes = helm.notes(plan)
     else:
-        render_plan = getattr(argocd, "render_plan", None)
-        if render_plan is not None:
-            files = dict(render_plan(recipe, plan, options.bundler_version, options.repo))
-        else:  # the Argo CD layout before it read the install plan (kept while both land)
-            values = {s.component: s.values for s in plan.steps if s.chart is not None}
-            # Only the plan's components: one disabled at bundle time has no Application either.
-            kept = replace(recipe, component_refs=tuple(r for r in recipe.component_refs if plan.step(r.name)))
-            files = dict(argocd.render(kept, values, store.registry, options.bundler_version, options.repo))
-            files.setdefault(PLAN_FILE, plan_files(plan)[PLAN_FILE])
+        files = dict(argocd.render_plan(recipe, plan, options.bundler_version, options.repo))
         notes = (*plan.notes, *argocd.notes(options.repo))
     files["recipe.yaml"] = dump(recipe.to_document()).encode()
     # One place for checksums, after every other file: all of them, recipe.yaml included.

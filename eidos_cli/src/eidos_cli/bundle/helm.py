@@ -138,23 +138,21 @@ def _deploy_step(i: int, step: Step) -> str:
     c, ns = step.component, step.namespace
     lines = [f"# {i}. {c} (namespace {ns})", f"if enabled {_q(c)}; then", f'  echo "==> {c} (namespace {ns})"']
     if step.chart is not None:
-        tgz = f"{step.chart.name}-{step.chart.version}.tgz"
+        version = step.chart.version
+        tgz = f"{step.chart.name}-{version}.tgz"
+        # Packages are named with the chart's own version, which may differ from the recipe's by a v.
+        other = f"{step.chart.name}-{version[1:] if version.startswith('v') else 'v' + version}.tgz"
         lines += [
             '  if [ -n "${EIDOS_CHARTS:-}" ]; then',
             f'    chart=("$EIDOS_CHARTS"/{_q(tgz)})',
+            f'    [ -f "${{chart[0]}}" ] || chart=("$EIDOS_CHARTS"/{_q(other)})',
             "  else",
             f"    chart=({' '.join(_chart_args(step))})",
             "  fi",
-            "  unset_refs=()",
         ]
-        # A value that points at a component disabled now is removed (Helm drops a key set to
-        # null), so the chart falls back to its own default instead of a service that is not there.
-        for ref in step.references:
-            lines.append(f"  enabled {_q(ref.target)} || unset_refs+=(--set {_q(ref.path + '=null')})")
         lines += [
             f'  run helm upgrade --install {_q(c)} "${{chart[@]}}" --namespace {_q(ns)} --create-namespace \\',
-            f'    -f {_q(step.values_file)} --wait --timeout "${{{timeout_var(c)}:-$TIMEOUT}}" \\',
-            '    ${unset_refs[@]+"${unset_refs[@]}"}',
+            f'    -f {_q(step.values_file)} --wait --timeout "${{{timeout_var(c)}:-$TIMEOUT}}"',
         ]
     else:
         lines += [
@@ -185,12 +183,26 @@ def _undeploy_step(step: Step) -> str:
 
 
 def _prelude(plan: InstallPlan, script: str) -> str:
-    return _PRELUDE.format(
+    text = _PRELUDE.format(
         components=" ".join(_q(s.component) for s in plan.steps),
         script=script,
         timeout=DEFAULT_TIMEOUT,
         tools=" ".join(_tools(plan)) or "true",
     )
+    # A value that points at a component skipped now would point at nothing, and Helm cannot
+    # take a key out of a values file (``--set k=null`` also drops the chart's default, which
+    # real charts then fail on): refuse before anything is installed, and say what to do.
+    for step in plan.steps:
+        for ref in step.references:
+            text += (
+                f"if enabled {_q(step.component)} && ! enabled {_q(ref.target)}; then\n"
+                f'  echo "{script}: {step.component} values ({ref.path}) point at {ref.target}, which EIDOS_DISABLE'
+                f" skips; skip {step.component} too, or regenerate the bundle with"
+                f' eidos-cli bundle --disable {ref.target}" >&2\n'
+                "  exit 2\n"
+                "fi\n"
+            )
+    return text
 
 
 def render_deploy(plan: InstallPlan, bundler_version: str) -> str:
@@ -307,10 +319,11 @@ def render_readme(recipe: RecipeDocument, plan: InstallPlan, bundler_version: st
         "## Customization",
         "",
         f"- Skip components at install time: `EIDOS_DISABLE={first} ./deploy.sh` skips the chart and",
-        "  the extra manifests of each listed component; values of other components that point at",
-        "  it are removed from their release (`--set <path>=null`).",
+        "  the extra manifests of each listed component. If another component's values point at a",
+        "  skipped one, deploy.sh refuses before installing anything and names both.",
         "- Leave a component out of the bundle itself: `eidos-cli bundle --disable <component>`",
-        "  (or `--set <component>:enabled=false`).",
+        "  (or `--set <component>:enabled=false`): its chart, its manifests and the values of other",
+        "  components that point at it are all left out.",
         "- Change a value: edit `<component>/values.yaml` and run `./deploy.sh` again, or regenerate",
         "  the bundle with `eidos-cli bundle --set <component>:<path>=<value>`.",
         f"- Wait longer for a slow component: `EIDOS_TIMEOUT=20m` (all) or `{timeout_var(first)}=20m`.",
