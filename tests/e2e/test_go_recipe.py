@@ -88,13 +88,14 @@ def test_go_recipe_validates_and_bundles(reference_dir: Path, tmp_path: Path) ->
     done = cli(tmp_path, "bundle", "-r", "recipe.yaml", "-o", "out", "--data", str(reference_dir / "recipe-data"))
     assert done.returncode == 0, done.stderr
     out = tmp_path / "out"
-    chart = yaml.load((out / "Chart.yaml").read_bytes())
-    assert [(d["name"], d["version"]) for d in chart["dependencies"]] == [
+    plan = yaml.load((out / "install-plan.yaml").read_bytes())
+    assert [(s["component"], s["chart"]["version"]) for s in plan["steps"]] == [
         ("cert-manager", "v1.17.2"),
         ("gpu-operator", "v25.3.3"),
     ]
-    values = yaml.load((out / "values.yaml").read_bytes())
-    assert values["gpu-operator"]["driver"]["version"] == "580.82.07"  # a string, not a number
-    assert values["gpu-operator"]["cdi"] == {"default": False, "enabled": True}
-    assert sorted(p.name for p in (out / "templates").iterdir()) == ["dcgm-exporter.yaml", "kernel-module-params.yaml"]
+    gpu = yaml.load((out / "gpu-operator" / "values.yaml").read_bytes())
+    assert gpu["driver"]["version"] == "580.82.07"  # a string, not a number
+    assert gpu["cdi"] == {"default": False, "enabled": True}
+    manifests = sorted(p.name for p in (out / "gpu-operator" / "manifests").iterdir())
+    assert manifests == ["dcgm-exporter.yaml", "kernel-module-params.yaml"]
     assert subprocess.run(["sha256sum", "-c", "checksums.txt"], cwd=out, capture_output=True).returncode == 0

@@ -74,7 +74,7 @@ async def test_snapshot_to_bundle(kube: KubeFixture, reference_dir: Path, tmp_pa
     code, out, err = await run(tmp_path, EIDOS_CLI, "bundle", "-r", "recipe.yaml", "-o", "bundle")
     assert code == 0, err
     bundle = tmp_path / "bundle"
-    chart = yaml.load((bundle / "Chart.yaml").read_bytes())
-    assert {d["name"] for d in chart["dependencies"]} >= {"gpu-operator"}
+    plan = yaml.load((bundle / "install-plan.yaml").read_bytes())
+    assert {s["component"] for s in plan["steps"]} >= {"gpu-operator"}
     code, out, err = await run(bundle, "sha256sum", "-c", "checksums.txt")
     assert code == 0, out + err
