@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ except ImportError:  # pragma: no cover - ruamel.yaml.clib is a dependency where
 
 _COLLECTION_TAGS = frozenset({None, "!", TAG + "map", TAG + "seq"})
 _MERGE = "<<"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _NO_KEY = object()
 
 
@@ -59,7 +61,10 @@ class _Frame:
 
 
 class _Builder:
-    def __init__(self, source: str, raw: bool, limits: Limits) -> None:
+    def __init__(self, source: str, raw: bool, limits: Limits, *, pure: bool = False) -> None:
+        # libyaml refuses surrogate escapes; the pure parser turns "\ud83d" into a lone
+        # surrogate, text that cannot be written out as UTF-8 later.
+        self.check_surrogates = pure
         self.source = source
         self.raw = raw
         self.limits = limits
@@ -105,6 +110,8 @@ class _Builder:
             raise self.fail(
                 event, f"scalar of {len(text)} characters (at most {self.limits.max_scalar_chars})", "max_scalar_chars"
             )
+        if self.check_surrogates and _SURROGATE.search(text):
+            raise self.fail(event, "a surrogate escape that is not part of a pair is not text")
         frame = self.stack[-1] if self.stack else None
         is_key = frame is not None and isinstance(frame.container, dict) and frame.key is _NO_KEY
         tag, style = event.tag, event.style
@@ -210,8 +217,8 @@ class _Builder:
                 frame.merged.setdefault(k, v)
 
 
-def _events(text: str) -> Iterator[Any]:
-    if CParser is None:  # no ruamel.yaml.clib: the pure-Python parser, five times slower
+def _events(text: str, *, pure: bool = False) -> Iterator[Any]:
+    if pure or CParser is None:  # the pure-Python parser (YAML 1.2), five times slower
         yield from YAML(typ="safe", pure=True).parse(text)
         return
     # libyaml's parser used directly: YAML(typ="safe").parse() builds a new class per call.
@@ -225,9 +232,25 @@ def _events(text: str) -> Iterator[Any]:
 
 def parse_yaml(text: str, *, source: str, raw: bool, limits: Limits) -> Any:
     """Exactly one YAML document as plain data (``None`` for an empty one)."""
-    builder = _Builder(source, raw, limits)
     try:
-        for event in _events(text):
+        return _parse(text, source, raw, limits, pure=False)
+    except YamlSyntaxError as exc:
+        if CParser is None or isinstance(exc, LimitExceededError):
+            raise
+        # libyaml scans by YAML 1.1 rules and refuses some valid YAML 1.2 (a URL in a flow
+        # mapping: {repository: https://x}, which Go's yaml.v3 and ruamel's own parser read).
+        # Only text libyaml refused pays for the second, slower reading; its error wins if
+        # both refuse, since both name the place.
+        try:
+            return _parse(text, source, raw, limits, pure=True)
+        except YamlSyntaxError:
+            raise exc from None
+
+
+def _parse(text: str, source: str, raw: bool, limits: Limits, *, pure: bool) -> Any:
+    builder = _Builder(source, raw, limits, pure=pure)
+    try:
+        for event in _events(text, pure=pure):
             builder.feed(event)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

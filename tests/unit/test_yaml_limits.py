@@ -200,3 +200,12 @@ def test_any_text_loads_or_is_a_yaml_error(text: str) -> None:
         yaml.load(text)
     except YamlSyntaxError:
         pass
+
+
+def test_yaml_12_that_libyaml_refuses_is_read() -> None:
+    # libyaml scans flow mappings by YAML 1.1 rules; Go's yaml.v3 reads this, and so must we.
+    text = "chart: {repository: https://charts.jetstack.io, name: cert-manager}\n"
+    assert yaml.load(text) == {"chart": {"repository": "https://charts.jetstack.io", "name": "cert-manager"}}
+    assert yaml.load(text, raw=True)["chart"]["repository"].line == 1
+    with pytest.raises(YamlSyntaxError, match="escape"):  # the slower reading keeps the same rules
+        yaml.load('a: "\\ud83d"\n')
