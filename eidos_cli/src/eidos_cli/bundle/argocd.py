@@ -49,19 +49,14 @@ from eidos_cli.bundle.checksums import CHECKSUMS_FILE, checksums
 from eidos_cli.bundle.paths import safe_name
 from eidos_cli.bundle.plan import (
     PLAN_FILE,
-    Chart,
     InstallPlan,
-    Kustomize,
     Step,
-    namespace_of,
-    ordered_refs,
     plan_files,
 )
 from eidos_cli.bundle.yamlout import dump
 from eidos_core import yaml
 from eidos_core.errors import InvalidRequestError
 from eidos_core.recipe.document import RecipeDocument
-from eidos_core.recipe.model import KUSTOMIZE, Registry
 
 PLACEHOLDER_REPO = "https://github.com/YOUR-ORG/YOUR-REPO.git"
 REVISION = "main"  # the GitOps branch every Git source reads
@@ -441,39 +436,6 @@ def render_plan(recipe: RecipeDocument, plan: InstallPlan, bundler_version: str,
     out["README.md"] = render_readme(recipe, plan, bundler_version).encode()
     out[CHECKSUMS_FILE] = checksums(out)
     return out
-
-
-def render(
-    recipe: RecipeDocument,
-    values: Mapping[str, Mapping[str, Any]],
-    registry: Registry,
-    bundler_version: str,
-    repo: str = "",
-) -> dict[str, bytes]:
-    """Deprecated: the bundle for a caller that has values but no install plan. ``bundler``
-    calls :func:`render_plan`; this form is kept only for its fallback branch and, having no
-    recipe data files, ships no extra manifests. Delete it with that branch."""
-    steps = []
-    for ref in ordered_refs(recipe):
-        comp = registry.get(ref.name)
-        chart = kustomize = None
-        if ref.type == KUSTOMIZE:
-            kustomize = Kustomize(source=ref.source, path=ref.path, tag=ref.tag or ref.version)
-        else:
-            name = comp.helm_chart.rsplit("/", 1)[-1] if comp and comp.helm_chart else ref.name
-            chart = Chart(ref.source, safe_name(name, what=f"chart name of component {ref.name}"), ref.version)
-        steps.append(
-            Step(
-                component=safe_name(ref.name),
-                namespace=namespace_of(ref.name, registry),
-                chart=chart,
-                kustomize=kustomize,
-                values=values.get(ref.name, {}),
-                manifests={},
-                depends_on=ref.dependency_refs,
-            )
-        )
-    return render_plan(recipe, InstallPlan(steps=tuple(steps)), bundler_version, repo)
 
 
 def summary_steps(output: str) -> tuple[str, ...]:
