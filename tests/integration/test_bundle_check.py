@@ -81,6 +81,7 @@ def check(helm: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFix
     monkeypatch.setenv("PATH", f"{helm.parent}:/usr/bin:/bin")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    monkeypatch.delenv("EIDOS_CHECK_CACHE", raising=False)  # a developer's cache must not change what is tested
 
     def run(bundle: Path, *flags: str) -> tuple[int, dict[str, Any]]:
         capsys.readouterr()
@@ -208,3 +209,36 @@ def test_no_helm_on_path_is_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     bundle = write_bundle(tmp_path, *clean_bundle(tmp_path))
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     assert main(["bundle", "check", str(bundle)]) == 2
+
+
+def test_cached_check_gives_identical_findings(tmp_path: Path, check: Callable[..., Any], chart_repo: str) -> None:
+    """Cold cache, warm cache and no cache report the same; the warm run really reads the cache."""
+    steps, files = clean_bundle(tmp_path)
+    expected = mutate_typo(steps, files) | mutate_namespace(steps, files) | mutate_disabled_operator(steps, files)
+    files["gpu-operator/values.yaml"]["daemonsets"]["tolerations"] = "not-a-list"  # a schema finding, rendered
+    (tmp_path / "bundle").mkdir()
+    bundle = write_bundle(tmp_path / "bundle", steps, files)
+    cache = tmp_path / "cache"
+    code, plain = check(bundle, "--charts", chart_repo)
+    assert code == 7 and expected < findings(plain), plain["findings"]
+    assert any(f["check"] == "schema" for f in plain["findings"]), plain["findings"]
+    assert check(bundle, "--charts", chart_repo, "--cache", str(cache)) == (7, plain)
+    entries = sorted(cache.rglob("*.json"))
+    # gpu-operator's render and each step's built-in objects; cert-manager's failed render is not kept
+    assert {p.parent.parent.name for p in entries} == {"render", "builtin-schema"}
+    assert len([p for p in entries if p.parent.parent.name == "render"]) == 1
+    assert check(bundle, "--charts", chart_repo, "--cache", str(cache)) == (7, plain)
+
+    # Proof that the warm run reads the cache: an entry edited by hand shows up in the findings.
+    render = next(p for p in entries if p.parent.parent.name == "render")
+    entry = json.loads(render.read_text())
+    entry["unknown"].append(["planted.key", "planted"])
+    render.write_text(json.dumps(entry))
+    _, planted = check(bundle, "--charts", chart_repo, "--cache", str(cache))
+    assert ("gpu-operator", "gpu-operator/values.yaml", "planted.key", "unknown-key") in findings(planted)
+
+    # Corrupt entries are ignored, recomputed and rewritten.
+    for path in entries:
+        path.write_bytes(b"\x00garbage{")
+    assert check(bundle, "--charts", chart_repo, "--cache", str(cache)) == (7, plain)
+    assert all(json.loads(p.read_bytes()) is not None for p in entries)

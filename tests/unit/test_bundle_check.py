@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from eidos_cli.__main__ import build_parser, main
+from eidos_cli.bundle.check.cache import CACHE_ENV, CheckCache, RenderInputs, from_option
 from eidos_cli.bundle.check.crds import missing_crds
 from eidos_cli.bundle.check.installplan import PlanError, Step, order_findings, parse_plan
 from eidos_cli.bundle.check.namespaces import missing_namespaces
@@ -360,3 +363,99 @@ def test_bundle_without_recipe_is_still_a_usage_error(capsys: pytest.CaptureFixt
 def test_bundle_check_without_plan_is_exit_2(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bundle", "check", str(tmp_path)]) == 2
     assert "install-plan.yaml" in capsys.readouterr().err
+
+
+# ---- the cache (eidos_cli.bundle.check.cache) ----------------------------------------------------
+
+RENDER_INPUTS = RenderInputs(
+    chart="gpu-operator",
+    version="v25.10.1",
+    package="a" * 64,
+    release="gpu-operator",
+    namespace="gpu-operator",
+    values=b"driver:\n  version: 580.95.05\n",
+    kube_version="1.34.0",
+    api_versions=("apiregistration.k8s.io/v1", "monitoring.coreos.com/v1"),
+    helm="version.BuildInfo{Version:v4.0.0}",
+)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"chart": "gpu-operator2"},
+        {"version": "25.10.1"},
+        {"package": "b" * 64},
+        {"release": "gpu"},
+        {"namespace": "gpu"},
+        {"values": b"driver:\n  version: 580.95.06\n"},
+        {"values": None},
+        {"kube_version": "1.33.0"},
+        {"api_versions": ("apiregistration.k8s.io/v1",)},
+        {"api_versions": ("monitoring.coreos.com/v1", "apiregistration.k8s.io/v1")},  # order is helm's input too
+        {"helm": "version.BuildInfo{Version:v4.0.1}"},
+    ],
+    ids=lambda c: next(iter(c)) + ("=None" if None in c.values() else ""),
+)
+def test_render_key_changes_with_every_input(change: dict[str, Any]) -> None:
+    same = dataclasses.replace(RENDER_INPUTS)
+    assert same.key() == RENDER_INPUTS.key() and len(same.key()) == 64
+    assert dataclasses.replace(RENDER_INPUTS, **change).key() != RENDER_INPUTS.key()
+
+
+def test_render_key_empty_values_file_is_not_no_values_file() -> None:
+    assert dataclasses.replace(RENDER_INPUTS, values=b"").key() != dataclasses.replace(RENDER_INPUTS, values=None).key()
+
+
+def test_cache_round_trip_and_counts(tmp_path: Path) -> None:
+    cache = CheckCache(tmp_path / "c")
+    key = RENDER_INPUTS.key()
+    assert cache.get("render", key, lambda v: True) is None
+    cache.put("render", key, {"documents": [["t.yaml", {"kind": "ConfigMap", "x": 1.0}]]})
+    assert cache.get("render", key, lambda v: True) == {"documents": [["t.yaml", {"kind": "ConfigMap", "x": 1.0}]]}
+    assert (cache.hits, cache.misses) == ({"render": 1}, {"render": 1})
+    # written atomically: the entry and nothing else (no temporary file left behind)
+    assert [p.name for p in (tmp_path / "c").rglob("*") if p.is_file()] == [f"{key}.json"]
+
+
+@pytest.mark.parametrize("content", [b"", b"{not json", b'{"documents": [["t.yaml"', b"\xff\xfe", b'"a string"'])
+def test_corrupt_cache_entry_is_a_miss(tmp_path: Path, content: bytes) -> None:
+    cache = CheckCache(tmp_path)
+    key = "ab" + "0" * 62
+    cache.put("render", key, {"ok": True})
+    next(tmp_path.rglob("*.json")).write_bytes(content)
+    assert cache.get("render", key, lambda v: isinstance(v, dict)) is None
+    cache.put("render", key, {"ok": True})  # recomputed and rewritten
+    assert cache.get("render", key, lambda v: isinstance(v, dict)) == {"ok": True}
+
+
+def test_unwritable_cache_costs_only_the_work(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    cache = CheckCache(blocker)
+    cache.put("render", "ab" * 32, {"ok": True})  # no exception
+    assert cache.get("render", "ab" * 32, lambda v: True) is None
+
+
+def test_cache_option_then_env_then_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(CACHE_ENV, raising=False)
+    assert from_option(None) is None
+    monkeypatch.setenv(CACHE_ENV, "  ")
+    assert from_option(None) is None
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "env"))
+    assert from_option(None) is not None and from_option(None).root == tmp_path / "env"  # type: ignore[union-attr]
+    assert from_option(str(tmp_path / "opt")).root == tmp_path / "opt"  # type: ignore[union-attr]
+
+
+def test_builtin_schema_verdicts_are_cached_per_step(tmp_path: Path) -> None:
+    cache = CheckCache(tmp_path)
+    bad = obj(0, "ConfigMap", "a", data={"k": 1})  # data values must be strings
+    good = obj(1, "ConfigMap", "b", data={"k": "v"})
+    first = schema_findings([bad, good], {}, "1.34.0", cache)
+    assert [f.key for f in first] == ["ConfigMap/a"]
+    assert cache.misses == {"builtin-schema": 2} and not cache.hits
+    assert schema_findings([bad, good], {}, "1.34.0", cache) == first == schema_findings([bad, good], {}, "1.34.0")
+    assert cache.hits == {"builtin-schema": 2}
+    # another Kubernetes version is another entry
+    schema_findings([good], {}, "1.33.0", cache)
+    assert cache.misses == {"builtin-schema": 3}

@@ -32,6 +32,11 @@ what is checked, per enabled step of install-plan.yaml (in install order):
                 invalid for its CRD's openAPIV3Schema
   order         dependsOn on a later or disabled step; render, missing-file: what could not be read
 
+--cache DIR (or EIDOS_CHECK_CACHE=DIR) keeps each step's render and schema check, keyed by a
+sha256 of everything they depend on (chart package, release, namespace, values bytes, Kubernetes
+version, --api-versions set, helm version): a pipeline checking many bundles renders each
+distinct step once.
+
 charts come from --charts (a directory of .tgz packages or a chart repository URL), else the
 bundle's charts/, else the Helm cache; helm on PATH renders them. A chart that cannot be had
 leaves its component unchecked, with the reason (an error only with --strict).
@@ -60,6 +65,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--kubernetes-version", default=DEFAULT_KUBERNETES_VERSION, metavar="V",
         help=f"Kubernetes version to render for and validate against (default: {DEFAULT_KUBERNETES_VERSION})",
     )  # fmt: skip
+    p.add_argument(
+        "--cache", metavar="DIR",
+        help="reuse renders and schema checks of identical steps across runs, stored in DIR "
+        "(default: $EIDOS_CHECK_CACHE; no cache when neither is set)",
+    )  # fmt: skip
     p.add_argument("-t", "--format", choices=FORMATS, default="table", help="output format (default: table)")
     p.set_defaults(run=run)
 
@@ -82,11 +92,16 @@ def attach(bundle_parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from eidos_cli.bundle.check.cache import from_option
     from eidos_cli.bundle.check.report import render
     from eidos_cli.bundle.check.run import CheckOptions, check_bundle
     from eidos_cli.bundle.check.schema import check_version
 
-    options = CheckOptions(charts=args.charts, kubernetes_version=check_version(args.kubernetes_version))
+    options = CheckOptions(
+        charts=args.charts,
+        kubernetes_version=check_version(args.kubernetes_version),
+        cache=from_option(args.cache),
+    )
     report = check_bundle(Path(args.dir), options)
     sys.stdout.write(render(report, args.format))
     sys.stdout.flush()

@@ -8,6 +8,7 @@ a leading ``v`` (``v25.4.0`` is ``25.4.0``), as Helm's constraint matching does.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -48,6 +49,13 @@ def find_helm() -> str:
     if helm is None:
         raise InvalidRequestError("no helm on PATH: bundle check renders charts with the real helm (v3 or v4)")
     return helm
+
+
+@functools.cache
+def helm_version(helm: str) -> str:
+    """``helm version`` as printed (part of the render cache key: another helm may render differently)."""
+    proc = subprocess.run([helm, "version"], capture_output=True, text=True, timeout=30)
+    return proc.stdout.strip() if proc.returncode == 0 else f"unknown helm at {helm}"
 
 
 def _same_version(a: str, b: str) -> bool:
@@ -258,6 +266,11 @@ def read_chart(package: Path) -> ChartValues:
 EXTRA_API_VERSIONS = ("apiregistration.k8s.io/v1",)
 
 
+def helm_api_versions(api_versions: tuple[str, ...]) -> tuple[str, ...]:
+    """Exactly the ``--api-versions`` values :func:`helm_template` passes, in order."""
+    return (*EXTRA_API_VERSIONS, *api_versions)
+
+
 def helm_template(
     helm: str,
     package: Path,
@@ -270,7 +283,7 @@ def helm_template(
     """``helm template`` as ``helm install`` would render it on a cluster of ``kube_version`` where
     the earlier steps' CRDs are installed (``api_versions``: ``group/version`` and ``group/version/Kind``)."""
     cmd = [helm, "template", release, str(package), "-n", namespace, "--include-crds", "--kube-version", kube_version]
-    for api in (*EXTRA_API_VERSIONS, *api_versions):
+    for api in helm_api_versions(api_versions):
         cmd += ["--api-versions", api]
     if values is not None:
         cmd += ["-f", str(values)]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from eidos_cli.bundle.check import charts
+from eidos_cli.bundle.check.cache import CheckCache, RenderInputs, file_digest
 from eidos_cli.bundle.check.crds import missing_crds
 from eidos_cli.bundle.check.installplan import PLAN_FILE, Step, load_plan, order_findings
 from eidos_cli.bundle.check.namespaces import missing_namespaces
@@ -28,6 +29,7 @@ log = logging.getLogger("eidos_cli.bundle.check")
 class CheckOptions:
     charts: str | None = None
     kubernetes_version: str = "1.34.0"
+    cache: CheckCache | None = None  # off by default: see :mod:`.cache`
 
 
 def _load_values(path: Path, source: str) -> Mapping[str, Any]:
@@ -54,7 +56,7 @@ def check_bundle(bundle: Path, options: CheckOptions) -> Report:
     report.findings += missing_crds(objects, [s.component for s in enabled])
     report.findings += missing_namespaces(objects, [(s.component, s.namespace) for s in enabled])
     report.findings += dangling_references(step_values, objects)
-    report.findings += schema_findings(objects, crds_by_kind(objects), options.kubernetes_version)
+    report.findings += schema_findings(objects, crds_by_kind(objects), options.kubernetes_version, options.cache)
     return report
 
 
@@ -95,7 +97,6 @@ def _check_step(
     if step.chart is not None:
         try:
             package = finder.find(step.chart)
-            chart_values = charts.read_chart(package)
         except charts.ChartUnavailable as exc:
             report.unchecked.append(Unchecked(step.component, str(exc)))
             return []
@@ -103,21 +104,30 @@ def _check_step(
             report.unchecked.append(Unchecked(step.component, f"unreadable chart: {exc.message}"))
             return []
         log.debug("chart found", extra={"component": step.component, "package": str(package)})
-        for key in unknown_keys(values, chart_values):
-            report.findings.append(Finding(step.component, step.values or "", key.path, UNKNOWN_KEY, key.message))
+        inputs = None
+        if options.cache is not None:
+            inputs = RenderInputs(
+                chart=step.chart.name,
+                version=step.chart.version,
+                package=file_digest(package),
+                release=step.component,
+                namespace=step.namespace,
+                values=values_path.read_bytes() if values_path is not None else None,
+                kube_version=options.kubernetes_version,
+                api_versions=charts.helm_api_versions(api_versions),
+                helm=charts.helm_version(helm),
+            )
+        rendered = _render_step(step, package, values, values_path, helm, options, api_versions, report, inputs)
+        if rendered is None:
+            return []
+        unknown, documents, failed = rendered
         step_values.append(
             StepValues(index, step.component, step.chart.name, step.namespace, step.values or "", values)
         )
-        try:
-            text = charts.helm_template(
-                helm, package, step.component, step.namespace, values_path, options.kubernetes_version, api_versions
-            )
-            for source, obj in charts.split_documents(text, step.chart.name):
-                objects.append(Rendered(index, step.component, source, obj, step.namespace))
-        except charts.RenderError as exc:
-            report.findings.append(Finding(step.component, step.values or "", "-", RENDER, f"helm template: {exc}"))
-        except EidosError as exc:
-            report.findings.append(Finding(step.component, step.values or "", "-", CHART, exc.message))
+        for key_path, message in unknown:
+            report.findings.append(Finding(step.component, step.values or "", key_path, UNKNOWN_KEY, message))
+        report.findings += failed
+        objects += [Rendered(index, step.component, source, obj, step.namespace) for source, obj in documents]
     for i, manifest in enumerate(step.manifests):
         path = bundle / manifest
         if not path.is_file():
@@ -132,3 +142,66 @@ def _check_step(
             report.findings.append(Finding(step.component, manifest, f"manifests[{i}]", RENDER, message))
     report.checked.append(step.component)
     return objects
+
+
+# unknown keys (path, message); rendered documents (source, object); a failed render's finding
+_Rendered = tuple[list[tuple[str, str]], list[tuple[str, Any]], list[Finding]]
+
+
+def _valid_render(value: Any) -> bool:
+    """A cache entry's shape: {"unknown": [[path, message]...], "documents": [[source, object]...]}."""
+    if not isinstance(value, dict):
+        return False
+    unknown, documents = value.get("unknown"), value.get("documents")
+    return (
+        isinstance(unknown, list)
+        and isinstance(documents, list)
+        and all(isinstance(u, list) and len(u) == 2 and all(isinstance(x, str) for x in u) for u in unknown)
+        and all(
+            isinstance(d, list) and len(d) == 2 and isinstance(d[0], str) and isinstance(d[1], dict) for d in documents
+        )
+    )
+
+
+def _render_step(
+    step: Step,
+    package: Path,
+    values: Mapping[str, Any],
+    values_path: Path | None,
+    helm: str,
+    options: CheckOptions,
+    api_versions: tuple[str, ...],
+    report: Report,
+    inputs: RenderInputs | None,
+) -> _Rendered | None:
+    """The step's unknown keys and rendered documents, from the cache when ``inputs`` were seen.
+
+    None: the chart could not be read (the component is reported unchecked). A render that
+    fails is a finding (returned, not cached) and yields the unknown keys with no documents.
+    """
+    assert step.chart is not None
+    key = inputs.key() if inputs is not None else ""
+    if options.cache is not None:
+        hit = options.cache.get("render", key, _valid_render)
+        if hit is not None:
+            return [(u[0], u[1]) for u in hit["unknown"]], [(d[0], d[1]) for d in hit["documents"]], []
+    try:
+        chart_values = charts.read_chart(package)
+    except EidosError as exc:
+        report.unchecked.append(Unchecked(step.component, f"unreadable chart: {exc.message}"))
+        return None
+    unknown = [(k.path, k.message) for k in unknown_keys(values, chart_values)]
+    try:
+        text = charts.helm_template(
+            helm, package, step.component, step.namespace, values_path, options.kubernetes_version, api_versions
+        )
+        documents = charts.split_documents(text, step.chart.name)
+    except charts.RenderError as exc:
+        return unknown, [], [Finding(step.component, step.values or "", "-", RENDER, f"helm template: {exc}")]
+    except EidosError as exc:
+        return unknown, [], [Finding(step.component, step.values or "", "-", CHART, exc.message)]
+    if options.cache is not None:
+        options.cache.put(
+            "render", key, {"unknown": [list(u) for u in unknown], "documents": [list(d) for d in documents]}
+        )
+    return unknown, documents, []

@@ -13,6 +13,7 @@ fields, so a misspelt field in a custom resource is silently dropped like an unk
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -20,6 +21,7 @@ import jsonschema  # type: ignore[import-untyped]
 import kubernetes_validate  # type: ignore[import-untyped]
 from kubernetes_validate import utils as kv_utils
 
+from eidos_cli.bundle.check.cache import FORMAT, CheckCache, digest
 from eidos_cli.bundle.check.objects import BUILTIN_GROUPS, CrdInfo, Rendered
 from eidos_cli.bundle.check.report import SCHEMA, Finding
 from eidos_core.errors import InvalidRequestError
@@ -30,6 +32,8 @@ if not hasattr(kv_utils.schema_contents, "cache_info"):
     kv_utils.schema_contents = functools.cache(kv_utils.schema_contents)
 
 MAX_ERRORS_PER_OBJECT = 5
+# Part of the builtin-schema cache key: another kubernetes-validate has other schemas.
+_VALIDATOR = f"kubernetes-validate {importlib.metadata.version('kubernetes-validate')}"
 
 
 def known_versions() -> list[str]:
@@ -152,14 +156,50 @@ def _custom_validator(schema: _Frozen) -> Any:
     return jsonschema.Draft202012Validator(converted)
 
 
-def schema_findings(objects: list[Rendered], crds: Mapping[tuple[str, str], CrdInfo], version: str) -> list[Finding]:
+def _valid_problems(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(problems, list) and all(isinstance(p, str) for p in problems) for problems in value
+    )
+
+
+def _builtin_problems_by_step(objects: list[Rendered], version: str, cache: CheckCache | None) -> dict[int, list[str]]:
+    """id(object) → kubernetes-validate's problems, for every built-in object; each step's
+    object set looked up in ``cache`` as one entry (most bundles share most steps)."""
+    by_step: dict[int, list[Rendered]] = {}
+    for item in objects:
+        if item.kind and item.group in BUILTIN_GROUPS:
+            by_step.setdefault(item.step, []).append(item)
+    out: dict[int, list[str]] = {}
+    for items in by_step.values():
+        key = ""
+        problems: Any = None
+        if cache is not None:
+            key = digest(
+                {"format": FORMAT, "kube": version, "validator": _VALIDATOR, "objects": [i.obj for i in items]}
+            )
+            problems = cache.get("builtin-schema", key, _valid_problems)
+            if problems is not None and len(problems) != len(items):
+                problems = None
+        if problems is None:
+            problems = [builtin_problems(i.obj, version) for i in items]
+            if cache is not None:
+                cache.put("builtin-schema", key, problems)
+        for item, found in zip(items, problems, strict=True):
+            out[id(item)] = found
+    return out
+
+
+def schema_findings(
+    objects: list[Rendered], crds: Mapping[tuple[str, str], CrdInfo], version: str, cache: CheckCache | None = None
+) -> list[Finding]:
+    builtin = _builtin_problems_by_step(objects, version, cache)
     findings = []
     for item in objects:
         if not item.kind:
             findings.append(Finding(item.component, item.source, "-", SCHEMA, "an object without kind"))
             continue
         if item.group in BUILTIN_GROUPS:
-            problems = builtin_problems(item.obj, version)
+            problems = builtin[id(item)]
         else:
             crd = crds.get((item.group, item.kind))
             schema = crd.versions.get(item.version) if crd else None
