@@ -129,10 +129,6 @@ async def test_replay_of_a_real_bundle(api: Any, tmp_path: Path, helm_binary: Pa
     steps = steps_from_bundle(bundle, CHARTS, helm_binary)
     report = await replay(api, steps.steps)
     failure = report.failure
-    if failure is not None and failure.step_name == "cert-manager" and failure.object.startswith("ServiceMonitor"):
-        # Known defect, found by this replay: cert-manager's values enable its ServiceMonitor, but the plan
-        # installs kube-prometheus-stack (which brings the monitoring.coreos.com CRDs) after cert-manager.
-        pytest.xfail(f"install order: {failure}")
     assert report.ok, f"{failure}\n(skipped: {steps.skipped})"
     assert report.applied, "nothing was applied"
     assert all(s.split(":")[0] in {"nvsentinel"} for s in steps.skipped), steps.skipped

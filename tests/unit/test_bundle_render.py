@@ -154,6 +154,7 @@ def test_helm_layout_for_an_embedded_recipe() -> None:
             "gpu-operator/manifests/dcgm-metrics.yaml",
             "gpu-operator/manifests/kernel-module-params.yaml",
             "skyhook-operator/manifests/ubuntu-tuning.yaml",
+            "prometheus/manifests/cert-manager-servicemonitor.yaml",
         ]
         + [f"{n}/values.yaml" for n in names]
     )
@@ -181,7 +182,7 @@ def test_helm_layout_for_an_embedded_recipe() -> None:
                 for d in [yaml.load(bundle.files[manifest])]
             )
     values = yaml.load(bundle.files["skyhook-operator/values.yaml"])
-    assert values["customization"] == "ubuntu" and "enabled" not in values
+    assert "customization" not in values and "enabled" not in values  # the Skyhook resource is a manifest
     assert yaml.load(bundle.files["recipe.yaml"]) == recipe.to_document()
     for gone in ("Chart.yaml", "values.yaml"):
         assert gone not in bundle.files
@@ -425,7 +426,7 @@ def test_manifest_problems() -> None:
 def test_a_manifest_whose_condition_is_false_is_left_out() -> None:
     recipe = embedded_recipe(Criteria(accelerator="h100", intent="inference"))
     bundle = render_bundle(recipe, embedded_store())
-    assert "skyhook-operator/manifests/ubuntu-tuning.yaml" not in bundle.files  # customization: none
+    assert "skyhook-operator/manifests/ubuntu-tuning.yaml" not in bundle.files  # not an Ubuntu recipe
     off = render_bundle(
         embedded_recipe(),
         embedded_store(),

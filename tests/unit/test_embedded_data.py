@@ -60,7 +60,8 @@ def test_environment_specific_choices() -> None:
     assert "nvidia-dra-driver-gpu" in refs(gb200)
     assert dict((c.name, c.value) for c in gb200.constraints)["K8s.server.version"] == ">= 1.32"
     aks_train = build_recipe(store, Criteria(service="aks", accelerator="h100", intent="training", os="ubuntu"))
-    assert aks_train.deployment_order.index("network-operator") < aks_train.deployment_order.index("gpu-operator")
+    # the Network Operator after the GPU Operator, whose NFD brings the CRD of its NodeFeatureRule
+    assert aks_train.deployment_order.index("gpu-operator") < aks_train.deployment_order.index("network-operator")
     assert values_of(store, aks_train, "gpu-operator")["driver"]["rdma"] == {"enabled": True}  # type: ignore[index]
     eks_train = build_recipe(store, Criteria(service="eks", accelerator="h100", intent="training"))
     assert "network-operator" not in refs(eks_train)  # EKS uses EFA, not the Network Operator
