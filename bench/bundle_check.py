@@ -7,6 +7,13 @@ recipe has the most components, then times, as fresh processes: ``eidos-cli reci
 ``eidos-cli bundle -r`` and ``eidos-cli bundle check --charts`` (helm from PATH, or the test
 cache ~/.cache/eidos-test-helm). Prints the best and median wall time of each, and the check's
 summary line.
+
+    .venv/bin/python -m bench.bundle_check --every [--limit N]
+
+Every bundle instead: the distinct recipes of all criteria combinations, each bundled with both
+deployers, checked in process (``check_bundle``) against the chart folder three ways: without a
+cache, with a cold cache and with the warm cache (``--cache``). ``--limit N`` checks only the
+first N recipes (the no-cache pass takes minutes for all of them).
 """
 
 from __future__ import annotations
@@ -53,14 +60,57 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, subprocess.Comple
     return time.perf_counter() - start, proc
 
 
+def every(charts: str, limit: int | None) -> None:
+    from eidos_cli.bundle.bundler import BundleOptions, render_bundle
+    from eidos_cli.bundle.check.cache import CheckCache
+    from eidos_cli.bundle.check.run import CheckOptions, check_bundle
+    from eidos_cli.bundle.writer import write_bundle
+    from eidos_core import __version__
+    from eidos_core.recipe.document import recipe_from_document
+    from eidos_core.recipe.result import recipe_to_document
+
+    store = embedded_store()
+    recipes: dict[str, dict[str, object]] = {}
+    for s, a, i, o in itertools.product(
+        ("any", *SERVICES), ("any", *ACCELERATORS), ("any", *INTENTS), ("any", *OS_TYPES)
+    ):
+        doc = recipe_to_document(build_recipe(store, Criteria(service=s, accelerator=a, intent=i, os=o)), __version__)
+        recipes.setdefault(repr((doc.get("componentRefs"), doc.get("deploymentOrder"))), doc)
+    chosen = list(recipes.values())[:limit]
+    with tempfile.TemporaryDirectory() as tmp:
+        bundles = []
+        for n, doc in enumerate(chosen):
+            for deployer in ("helm", "argocd"):
+                out = Path(tmp) / f"{n}-{deployer}"
+                bundle_options = BundleOptions(deployer=deployer, bundler_version=__version__)
+                write_bundle(render_bundle(recipe_from_document(doc), store, bundle_options).files, out)
+                bundles.append(out)
+        print(f"{len(bundles)} bundles ({len(chosen)} of {len(recipes)} distinct recipes × 2 deployers)")
+        cache = CheckCache(Path(tmp) / "cache")
+        for label, cached in (("no cache", None), ("cold cache", cache), ("warm cache", cache)):
+            check_options = CheckOptions(charts=charts, kubernetes_version="1.34.0", cache=cached)
+            start = time.perf_counter()
+            findings = sum(len(check_bundle(b, check_options).findings) for b in bundles)
+            seconds = time.perf_counter() - start
+            print(
+                f"{label:11} {seconds:7.2f} s   {seconds / len(bundles) * 1000:6.0f} ms/bundle   {findings} finding(s)"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--charts", default=str(Path(__file__).resolve().parents[2] / "shared" / "upstream-charts"))
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--every", action="store_true", help="time bundle check of every distinct bundle")
+    parser.add_argument("--limit", type=int, default=None, help="with --every: only the first N recipes")
     args = parser.parse_args()
     env = dict(os.environ)
     if shutil.which("helm") is None and (HELM_CACHE / "helm").is_file():
         env["PATH"] = f"{HELM_CACHE}{os.pathsep}{env.get('PATH', '')}"
+    if args.every:
+        os.environ["PATH"] = env["PATH"]  # in process: check_bundle finds helm on PATH
+        every(args.charts, args.limit)
+        return
     criteria, n = largest()
     flags = [f"--{k}={v}" for k, v in (("service", criteria.service), ("gpu", criteria.accelerator),
                                        ("intent", criteria.intent), ("os", criteria.os)) if v != "any"]  # fmt: skip

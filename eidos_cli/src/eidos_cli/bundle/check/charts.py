@@ -77,6 +77,24 @@ def _package_names(chart: HelmChart) -> list[str]:
     return [f"{chart.name}-{bare}.tgz", f"{chart.name}-v{bare}.tgz"]
 
 
+@functools.cache
+def _helm_env_cache_home(helm: str) -> str:
+    """``helm env HELM_CACHE_HOME``, asked once per process (a subprocess per step adds up over many bundles)."""
+    proc = subprocess.run([helm, "env", "HELM_CACHE_HOME"], capture_output=True, text=True, timeout=30)
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+def _local_index(path: Path) -> Any:
+    """A chart folder's index.yaml, parsed once while the file is unchanged."""
+    st = path.stat()
+    return _parse_index(str(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_index(path: str, mtime_ns: int, size: int) -> Any:  # mtime and size: the cache key
+    return yaml.load(Path(path).read_bytes(), source=path, limits=_BIG)
+
+
 @dataclass
 class ChartFinder:
     """Looks charts up in ``--charts``, the bundle's ``charts/`` and the Helm cache."""
@@ -111,10 +129,7 @@ class ChartFinder:
 
     def _helm_cache(self) -> Path | None:
         if self._cache is None:
-            env = os.environ.get("HELM_CACHE_HOME")
-            if not env:
-                proc = subprocess.run([self.helm, "env", "HELM_CACHE_HOME"], capture_output=True, text=True, timeout=30)
-                env = proc.stdout.strip() if proc.returncode == 0 else ""
+            env = os.environ.get("HELM_CACHE_HOME") or _helm_env_cache_home(self.helm)
             self._cache = Path(env) / "repository" if env else Path("/nonexistent")
         return self._cache if self._cache.is_dir() else None
 
@@ -132,7 +147,7 @@ class ChartFinder:
                     raise InvalidRequestError(f"invalid --charts value: {self.charts!r} is not a directory or URL")
                 index_file = local / "index.yaml"
                 if index_file.is_file():
-                    url = _from_index(yaml.load(index_file.read_bytes(), source=str(index_file), limits=_BIG), chart)
+                    url = _from_index(_local_index(index_file), chart)
                     if url is not None and "://" not in url and (local / url).is_file():
                         return local / url
                     if url is not None and "://" in url:
