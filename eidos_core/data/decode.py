@@ -37,7 +37,7 @@ REFERENCE_FIELDS = ("{namespace}", "{release}", "{component}")
 
 _REF_KEYS = (
     "name", "type", "source", "version", "tag", "path", "valuesFile",
-    "overrides", "patches", "dependencyRefs", "manifestFiles",
+    "overrides", "patches", "dependencyRefs", "manifestFiles", "namespace",
 )  # fmt: skip
 
 
@@ -186,6 +186,7 @@ def _component_ref(d: Decoder, raw: Any, field: str) -> ComponentRef | None:
         patches=d.texts(m.get("patches"), f"{field}.patches"),
         dependency_refs=d.texts(m.get("dependencyRefs"), f"{field}.dependencyRefs"),
         manifest_files=d.texts(m.get("manifestFiles"), f"{field}.manifestFiles"),
+        namespace=_ref_namespace(d, m.get("namespace"), f"{field}.namespace"),
     )
 
 
@@ -237,6 +238,14 @@ def _namespace(d: Decoder, raw: Any, field: str, name: str) -> str:
     if value and (not DNS_LABEL.match(value) or len(value) > DNS_LABEL_MAX):
         why = f"{value!r} is not a DNS-1123 label (lowercase letters, digits, '-', at most 63)"
         d.problem(field, why if given else f"is required: the component name {why}", raw)
+    return value
+
+
+def _ref_namespace(d: Decoder, raw: Any, field: str) -> str:
+    """A recipe's namespace override: absent, or a DNS-1123 label."""
+    value = d.text(raw, field)
+    if value and (not DNS_LABEL.match(value) or len(value) > DNS_LABEL_MAX):
+        d.problem(field, f"{value!r} is not a DNS-1123 label (lowercase letters, digits, '-', at most 63)", raw)
     return value
 
 

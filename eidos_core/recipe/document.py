@@ -160,6 +160,7 @@ def _ref(r: _Reader, value: Any, field: str) -> ComponentRef:
         patches=r.texts(raw.get("patches"), f"{field}.patches"),
         dependency_refs=r.texts(raw.get("dependencyRefs"), f"{field}.dependencyRefs"),
         manifest_files=r.texts(raw.get("manifestFiles"), f"{field}.manifestFiles"),
+        namespace=r.text(raw.get("namespace"), f"{field}.namespace"),
     )
 
 

@@ -41,6 +41,7 @@ def merge_ref(base: ComponentRef, over: ComponentRef) -> ComponentRef:
         patches=over.patches or base.patches,
         dependency_refs=over.dependency_refs or base.dependency_refs,
         manifest_files=manifests,
+        namespace=over.namespace or base.namespace,
     )
 
 

@@ -31,6 +31,8 @@ class ComponentRef:
     patches: tuple[str, ...] = ()
     dependency_refs: tuple[str, ...] = ()
     manifest_files: tuple[str, ...] = ()
+    # Where the bundle installs it; empty means the registry's namespace (the namespace plan).
+    namespace: str = ""
 
 
 @dataclass(frozen=True, slots=True)

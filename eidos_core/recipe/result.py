@@ -33,6 +33,8 @@ def ref_to_dict(ref: ComponentRef) -> dict[str, Any]:
         out["manifestFiles"] = list(ref.manifest_files)
     if ref.path:
         out["path"] = ref.path
+    if ref.namespace:
+        out["namespace"] = ref.namespace
     return out
 
 

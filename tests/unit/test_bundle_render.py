@@ -265,6 +265,23 @@ def test_adapter_prometheus_url_is_computed_from_the_plan() -> None:
     assert yaml.load(own.files["prometheus-adapter/values.yaml"])["prometheus"]["url"] == "http://p.x.svc"
 
 
+def test_a_recipe_namespace_overrides_the_registry_everywhere() -> None:
+    # The namespace plan: the recipe's componentRef namespace, else the registry's.
+    recipe = embedded_recipe()
+    refs = tuple(replace(r, namespace="observability") if r.name == "prometheus" else r for r in recipe.component_refs)
+    moved = render_bundle(replace(recipe, component_refs=refs), embedded_store())
+    url = yaml.load(moved.files["prometheus-adapter/values.yaml"])["prometheus"]["url"]
+    assert url == "http://prometheus-kube-prometheus-prometheus.observability.svc"
+    steps = {s["component"]: s["namespace"] for s in plan_doc(moved.files)["steps"]}
+    assert steps["prometheus"] == "observability" and steps["gpu-operator"] == "gpu-operator"
+    assert "upgrade --install prometheus" in moved.files["deploy.sh"].decode()
+    assert "--namespace observability --create-namespace" in moved.files["deploy.sh"].decode()
+    assert "namespace: observability" in moved.files["recipe.yaml"].decode()  # the recipe keeps saying so
+    bad = tuple(replace(r, namespace="Not_A_Label") if r.name == "prometheus" else r for r in recipe.component_refs)
+    with pytest.raises(InvalidRequestError, match="Not_A_Label"):
+        render_bundle(replace(recipe, component_refs=bad), embedded_store())
+
+
 def test_no_values_file_hard_codes_a_namespace() -> None:
     emb = embedded_store()
     for path, data in emb.files.items():

@@ -228,3 +228,20 @@ def test_reference_data_loads_unchanged(reference_data: Path) -> None:
     assert len(store.overlays) == 7
     assert store.registry.get("gpu-operator") is not None
     assert os.fspath(reference_data) in store.source
+
+
+def test_a_component_ref_namespace_must_be_a_label_and_later_overlays_win() -> None:
+    from eidos_core.data.decode import decode_metadata
+    from eidos_core.recipe.merge import merge_ref
+    from eidos_core.recipe.model import ComponentRef
+    from eidos_core.yaml import load
+
+    doc = (
+        "kind: recipeMetadata\napiVersion: eidos.nvidia.com/v1alpha1\nmetadata: {name: x}\n"
+        "spec:\n  componentRefs:\n    - {name: prometheus, type: Helm, namespace: Obs_NS}\n"
+    )
+    _, problems = decode_metadata(load(doc, raw=True), "overlays/x.yaml")
+    assert [p.field for p in problems] == ["spec.componentRefs[0].namespace"]
+    merged = merge_ref(ComponentRef("prometheus", namespace="a"), ComponentRef("prometheus", namespace="b"))
+    assert merged.namespace == "b"
+    assert merge_ref(ComponentRef("prometheus", namespace="a"), ComponentRef("prometheus")).namespace == "a"

@@ -140,6 +140,7 @@ class ComponentRefSchema(Schema):
     dependencyRefs = fields.List(fields.String())
     manifestFiles = fields.List(fields.String())
     path = fields.String()
+    namespace = fields.String(metadata={"description": "Install namespace; absent = the registry's."})
 
 
 class RecipeResultSchema(Schema):

@@ -6,8 +6,8 @@ and the one place that decides, for every component of a bundle:
 * whether it is in the bundle: disabled at bundle time (``--disable C`` or
   ``--set C:enabled=false``) it is gone — its chart, its extra manifests, and values of other
   components that point at it (``registry valueReferences``);
-* its namespace (the namespace plan): the registry's ``namespace`` (default: the component
-  name), a DNS-1123 label. A recipe-level override is not supported yet;
+* its namespace (the namespace plan): the recipe's ``namespace`` on the componentRef, else the
+  registry's ``namespace``, else the component name; a DNS-1123 label;
 * its values (``values.bundle_values``), with references to other components computed from
   the namespace plan (``http://<release>-….<namespace>.svc``), never taken from values files;
 * its extra manifests, rendered for that namespace (``manifests.render_template``): plain YAML,
@@ -123,10 +123,11 @@ def ordered_refs(recipe: RecipeDocument) -> list[ComponentRef]:
     return out
 
 
-def namespace_of(component: str, registry: Registry) -> str:
-    """The namespace plan for one component: the registry's (default: the component name)."""
+def namespace_of(component: str, registry: Registry, override: str = "") -> str:
+    """The namespace plan for one component: the recipe's override, else the registry's (default:
+    the component name)."""
     comp = registry.get(component)
-    namespace = comp.namespace if comp and comp.namespace else component
+    namespace = override or (comp.namespace if comp and comp.namespace else component)
     if not _DNS_LABEL.fullmatch(namespace) or len(namespace) > 63:
         raise InvalidRequestError(
             f"component {component!r} has no usable namespace: {namespace!r} is not a DNS-1123 label "
@@ -137,7 +138,7 @@ def namespace_of(component: str, registry: Registry) -> str:
 
 
 def namespace_plan(refs: Sequence[ComponentRef], registry: Registry) -> dict[str, str]:
-    return {ref.name: namespace_of(ref.name, registry) for ref in refs}
+    return {ref.name: namespace_of(ref.name, registry, ref.namespace) for ref in refs}
 
 
 def disabled_components(
