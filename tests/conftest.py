@@ -13,7 +13,7 @@ from eidos_core.data.load import load_store
 from eidos_core.recipe.model import RecipeStore
 
 # The emulated kube-apiserver (``kube`` fixture) for tests that talk to Kubernetes.
-pytest_plugins = ["tests.kube.plugin"]
+pytest_plugins = ["tests.kube.plugin", "tests.charts"]
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

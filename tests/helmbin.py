@@ -1,7 +1,7 @@
 """The real ``helm`` binary for tests: installed once by ``../shared/tools/install-helm`` into a cache.
 
-The same cache as tests/integration/test_bundle.py's fixture (``EIDOS_TEST_HELM_DIR``, default
-``~/.cache/eidos-test-helm``), so the binary is fetched once per machine."""
+The cache is ``EIDOS_TEST_HELM_DIR`` (default ``~/.cache/eidos-test-helm``), so the binary is fetched
+once per machine. Tests take it as the ``helm`` fixture (tests/charts.py)."""
 
 from __future__ import annotations
 
@@ -29,8 +29,3 @@ def install_helm(fallback: Path) -> Path:
     proc = subprocess.run([INSTALL_HELM, dest], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, f"install-helm failed:\n{proc.stdout}\n{proc.stderr}"
     return Path(proc.stdout.strip().splitlines()[-1])
-
-
-@pytest.fixture(scope="session")
-def helm_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return install_helm(tmp_path_factory.mktemp("helm"))

@@ -12,7 +12,6 @@ there: it is disabled at install time (``EIDOS_DISABLE``) and listed as unchecke
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -30,10 +29,8 @@ from eidos_core.sources.directory import load_directory
 from eidos_core.sources.embedded import embedded_store
 from tests.conftest import SHARED
 
-INSTALL_HELM = SHARED / "tools" / "install-helm"
 UPSTREAM_CHARTS = SHARED / "upstream-charts"
 NO_CHART = ("nvsentinel",)  # not in upstream-charts: unchecked, on purpose and listed
-HELM_CACHE = Path(os.environ.get("EIDOS_TEST_HELM_DIR", Path.home() / ".cache" / "eidos-test-helm"))
 
 EMBEDDED = {
     "eks-gb200-ubuntu-training": Criteria(service="eks", accelerator="gb200", intent="training", os="ubuntu"),
@@ -57,23 +54,6 @@ def run_tool(*cmd: str | Path, cwd: Path | None = None) -> str:
     proc = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, f"{cmd} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
-
-
-@pytest.fixture(scope="session")
-def helm(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real helm binary, installed once into a stable cache (or a temp dir if that is read-only)."""
-    if not INSTALL_HELM.is_file():
-        pytest.skip("../shared/tools/install-helm is not present")
-    try:
-        HELM_CACHE.mkdir(parents=True, exist_ok=True)
-        dest = HELM_CACHE if os.access(HELM_CACHE, os.W_OK) else tmp_path_factory.mktemp("helm")
-    except OSError:
-        dest = tmp_path_factory.mktemp("helm")
-    proc = subprocess.run([INSTALL_HELM, dest], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, f"install-helm failed:\n{proc.stdout}\n{proc.stderr}"
-    path = Path(proc.stdout.strip().splitlines()[-1])
-    assert "v4." in run_tool(path, "version", "--short")
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,6 @@ typo in a values key, a custom resource whose operator is disabled, a wrong name
 extra manifest) gives a finding naming component, file and key, and exit 7.
 """
 
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 import json
@@ -22,7 +20,6 @@ from eidos_cli.__main__ import main
 from eidos_core import yaml
 
 # The shared fixtures are imported by name, so test arguments "redefine" them (F811).
-from tests.charts import chart_repo, helm, upstream_charts  # noqa: F401
 
 JETSTACK = "https://charts.jetstack.io"
 NGC = "https://helm.ngc.nvidia.com/nvidia"

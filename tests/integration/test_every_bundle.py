@@ -43,7 +43,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ruamel.yaml import YAML
 
 from eidos_cli.bundle.bundler import BundleOptions, render_bundle
 from eidos_cli.bundle.check.cache import CheckCache
@@ -52,18 +51,16 @@ from eidos_cli.bundle.check.run import CheckOptions, check_bundle
 from eidos_cli.bundle.check.schema import check_version
 from eidos_cli.bundle.writer import write_bundle
 from eidos_cli.commands.bundle_check import DEFAULT_KUBERNETES_VERSION
-from eidos_core import __version__
+from eidos_core import __version__, yaml
 from eidos_core.recipe.build import build_recipe
 from eidos_core.recipe.criteria import ACCELERATORS, ANY, INTENTS, OS_TYPES, SERVICES, Criteria
 from eidos_core.recipe.document import recipe_from_document
 from eidos_core.recipe.result import recipe_to_document
 from eidos_core.sources.embedded import embedded_store
-from tests.charts import UPSTREAM_CHARTS, chart_repo, helm, upstream_charts
+from tests.charts import UPSTREAM_CHARTS
 from tests.kube.emulator import serve_kube
 from tests.kube.plan_steps import PlanSteps, chart_index, steps_from_bundle
 from tests.kube.replay import Capabilities, Manifest, replay
-
-__all__ = ["chart_repo", "helm", "upstream_charts"]  # fixtures, used by name
 
 pytestmark = [
     pytest.mark.slow,
@@ -144,7 +141,7 @@ def check_env(helm: Path) -> Iterator[None]:
 
 
 def _plan(bundle: Path) -> Mapping[str, Any]:
-    plan: Mapping[str, Any] = YAML(typ="safe").load((bundle / PLAN_FILE).read_text())
+    plan: Mapping[str, Any] = yaml.load((bundle / PLAN_FILE).read_bytes(), source=str(bundle / PLAN_FILE))
     return plan
 
 

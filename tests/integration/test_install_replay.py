@@ -12,12 +12,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import SHARED
-from tests.helmbin import helm_binary
 from tests.kube.emulator import serve_kube
 from tests.kube.plan_steps import steps_from_bundle, steps_from_plan
 from tests.kube.replay import ReplayReport, replay
-
-__all__ = ["helm_binary"]  # the fixture, used by name
 
 CHARTS = SHARED / "upstream-charts"
 pytestmark = [
@@ -69,9 +66,9 @@ async def run(api: Any, plan: dict[str, Any], bundle: Path, helm: Path) -> tuple
     return await replay(api, steps.steps), steps.skipped
 
 
-async def test_cert_manager_then_its_issuer_installs(api: Any, tmp_path: Path, helm_binary: Path) -> None:
+async def test_cert_manager_then_its_issuer_installs(api: Any, tmp_path: Path, helm: Path) -> None:
     bundle = hand_bundle(tmp_path)
-    report, skipped = await run(api, {"steps": [chart_step(), issuer_step()]}, bundle, helm_binary)
+    report, skipped = await run(api, {"steps": [chart_step(), issuer_step()]}, bundle, helm)
     assert report.ok, report.failure
     assert skipped == []
     applied = [what for _, what in report.applied]
@@ -84,32 +81,30 @@ async def test_cert_manager_then_its_issuer_installs(api: Any, tmp_path: Path, h
     assert first["Deployment"] < first["ValidatingWebhookConfiguration"]
 
 
-async def test_issuer_before_cert_manager_fails_naming_it(api: Any, tmp_path: Path, helm_binary: Path) -> None:
+async def test_issuer_before_cert_manager_fails_naming_it(api: Any, tmp_path: Path, helm: Path) -> None:
     bundle = hand_bundle(tmp_path)
-    report, _ = await run(api, {"steps": [issuer_step("default"), chart_step()]}, bundle, helm_binary)
+    report, _ = await run(api, {"steps": [issuer_step("default"), chart_step()]}, bundle, helm)
     failure = report.failure
     assert failure is not None and (failure.step, failure.step_name) == (1, "issuer manifests")
     assert failure.object == 'Issuer "selfsigned"' and failure.status == 404
     assert 'no matches for kind "Issuer" in version "cert-manager.io/v1"' in failure.answer
 
 
-async def test_object_in_a_namespace_no_step_creates_fails(api: Any, tmp_path: Path, helm_binary: Path) -> None:
+async def test_object_in_a_namespace_no_step_creates_fails(api: Any, tmp_path: Path, helm: Path) -> None:
     bundle = hand_bundle(tmp_path, issuer_namespace="monitoring")
-    report, _ = await run(api, {"steps": [chart_step(), issuer_step()]}, bundle, helm_binary)
+    report, _ = await run(api, {"steps": [chart_step(), issuer_step()]}, bundle, helm)
     failure = report.failure
     assert failure is not None and failure.step == 2
     assert (failure.object, failure.status) == ('Issuer "selfsigned" in namespace "monitoring"', 404)
     assert failure.answer == 'namespaces "monitoring" not found'
 
 
-async def test_components_without_a_chart_here_are_skipped_and_listed(
-    api: Any, tmp_path: Path, helm_binary: Path
-) -> None:
+async def test_components_without_a_chart_here_are_skipped_and_listed(api: Any, tmp_path: Path, helm: Path) -> None:
     bundle = hand_bundle(tmp_path)
     nvsentinel = {"component": "nvsentinel", "namespace": "nvsentinel", "enabled": True}
     nvsentinel["chart"] = {"repository": "oci://ghcr.io/nvidia", "name": "nvsentinel", "version": "v0.3.0"}
     off = chart_step(component="skyhook", enabled=False)
-    report, skipped = await run(api, {"steps": [chart_step(), nvsentinel, off]}, bundle, helm_binary)
+    report, skipped = await run(api, {"steps": [chart_step(), nvsentinel, off]}, bundle, helm)
     assert report.ok, report.failure
     assert skipped[0].startswith("nvsentinel: chart nvsentinel v0.3.0 is not in ") and skipped[1] == "skyhook: disabled"
 
@@ -120,13 +115,13 @@ def eidos_cli(*argv: str, cwd: Path) -> None:
     assert proc.returncode == 0, f"eidos-cli {' '.join(argv)}: {proc.stdout}\n{proc.stderr}"
 
 
-async def test_replay_of_a_real_bundle(api: Any, tmp_path: Path, helm_binary: Path) -> None:
+async def test_replay_of_a_real_bundle(api: Any, tmp_path: Path, helm: Path) -> None:
     eidos_cli("recipe", "--service", "eks", "--gpu", "gb200", "--intent", "training", "-o", "recipe.yaml", cwd=tmp_path)
     eidos_cli("bundle", "-r", "recipe.yaml", "-o", "bundle", cwd=tmp_path)
     bundle = tmp_path / "bundle"
     if not (bundle / "install-plan.yaml").is_file():
         pytest.skip("this checkout's bundles have no install-plan.yaml yet")
-    steps = steps_from_bundle(bundle, CHARTS, helm_binary)
+    steps = steps_from_bundle(bundle, CHARTS, helm)
     report = await replay(api, steps.steps)
     failure = report.failure
     assert report.ok, f"{failure}\n(skipped: {steps.skipped})"
