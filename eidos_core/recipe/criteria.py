@@ -13,7 +13,7 @@ from eidos_core.errors import CriteriaError, InvalidRequestError
 ANY = "any"
 
 SERVICES = ("aks", "eks", "gke", "oke")
-ACCELERATORS = ("a100", "gb200", "h100", "l40")
+ACCELERATORS = ("a100", "b200", "gb200", "gb300", "h100", "h200", "l40")
 INTENTS = ("inference", "training")
 OS_TYPES = ("amazonlinux", "cos", "rhel", "ubuntu")
 

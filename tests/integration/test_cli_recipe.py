@@ -122,7 +122,11 @@ def build_embedded_refs(service: str) -> list[str]:
     ("args", "code", "message"),
     [
         (["recipe"], 2, "no criteria provided: specify at least one of --service"),
-        (["recipe", "--gpu", "x100"], 2, "invalid accelerator type: x100 (allowed: a100, gb200, h100, l40, any)"),
+        (
+            ["recipe", "--gpu", "x100"],
+            2,
+            "invalid accelerator type: x100 (allowed: a100, b200, gb200, gb300, h100, h200, l40, any)",
+        ),
         (["recipe", "--os", "windows"], 2, "invalid os type: windows"),
         (["recipe", "--nodes", "many"], 2, "invalid nodes value: many (must be an integer >= 0)"),
         (["recipe", "--gpu", "h100", "--nodes", "-3"], 2, "invalid nodes count: -3 (must be >= 0)"),

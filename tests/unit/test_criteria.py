@@ -50,7 +50,7 @@ def test_aliases_and_case(field: str, raw: str, expected: str) -> None:
     ("field", "raw", "allowed"),
     [
         ("service", "windows", "aks, eks, gke, oke, any"),
-        ("accelerator", "v100", "a100, gb200, h100, l40, any"),
+        ("accelerator", "v100", "a100, b200, gb200, gb300, h100, h200, l40, any"),
         ("intent", "serving", "inference, training, any"),
         ("os", "windows", "amazonlinux, cos, rhel, ubuntu, any"),
     ],
