@@ -241,7 +241,7 @@ def test_deploy_script_dry_run_and_missing_tools(tmp_path: Path) -> None:
     dry = subprocess.run(["./deploy.sh", "--dry-run"], cwd=out, env=env, capture_output=True, text=True, timeout=60)
     assert dry.returncode == 0, dry.stderr
     assert (
-        "helm upgrade --install gpu-operator gpu-operator --repo https://helm.ngc.nvidia.com/nvidia --version v25.10.1 "
+        "helm upgrade --install gpu-operator gpu-operator --repo https://helm.ngc.nvidia.com/nvidia --version v26.7.0 "
         "--namespace gpu-operator --create-namespace -f gpu-operator/values.yaml --wait --timeout 33m"
     ) in dry.stdout
     assert "helm upgrade --install nvsentinel oci://ghcr.io/nvidia/nvsentinel --version v0.6.0" in dry.stdout

@@ -166,7 +166,7 @@ def test_helm_layout_for_an_embedded_recipe() -> None:
         "component": "gpu-operator",
         "namespace": "gpu-operator",
         "enabled": True,
-        "chart": {"repository": "https://helm.ngc.nvidia.com/nvidia", "name": "gpu-operator", "version": "v25.10.1"},
+        "chart": {"repository": "https://helm.ngc.nvidia.com/nvidia", "name": "gpu-operator", "version": "v26.7.0"},
         "values": "gpu-operator/values.yaml",
         "manifests": ["gpu-operator/manifests/dcgm-metrics.yaml", "gpu-operator/manifests/kernel-module-params.yaml"],
         "dependsOn": ["cert-manager"],
