@@ -244,6 +244,16 @@ def with_namespace(store: RecipeStore, component: str, namespace: str) -> Recipe
     return replace(store, registry=Registry(components=comps))
 
 
+def test_dcgm_exporter_service_monitor_keeps_the_workload_labels() -> None:
+    # Regression (issue 11): without honorLabels, Prometheus overwrites dcgm-exporter's pod and
+    # namespace labels with the exporter's own, and the adapter maps GPU metrics to the exporter.
+    values = yaml.load(render_bundle(embedded_recipe(), embedded_store()).files["gpu-operator/values.yaml"])
+    monitor = values["dcgmExporter"]["serviceMonitor"]
+    assert monitor["enabled"] is True and monitor["honorLabels"] is True
+    adapter = yaml.load(render_bundle(embedded_recipe(), embedded_store()).files["prometheus-adapter/values.yaml"])
+    assert "pod" in str(adapter["rules"]) and "namespace" in str(adapter["rules"])  # what honorLabels serves
+
+
 def test_adapter_prometheus_url_is_computed_from_the_plan() -> None:
     # Regression (issue 10): prometheus-adapter pointed at *.monitoring.svc whatever the plan said.
     recipe = embedded_recipe()
