@@ -49,7 +49,7 @@ def scheduling_from_flags(
     )
 
 
-def _put(values: dict[str, Any], path: str, value: Any) -> None:
+def put_path(values: dict[str, Any], path: str, value: Any) -> None:
     """Set ``path``, replacing anything on the way that is not a mapping (unlike ``--set``)."""
     segments = [s for s in path.split(".") if s]
     if not segments:
@@ -66,9 +66,9 @@ def _put(values: dict[str, Any], path: str, value: Any) -> None:
 def _apply_group(values: dict[str, Any], paths: NodeSchedulingPaths, group: NodeGroup) -> None:
     if group.node_selector:
         for path in paths.node_selector_paths:
-            _put(values, path, dict(group.node_selector))
+            put_path(values, path, dict(group.node_selector))
     for path in paths.toleration_paths:
-        _put(values, path, [dict(t) for t in group.tolerations])
+        put_path(values, path, [dict(t) for t in group.tolerations])
 
 
 def apply_scheduling(values: dict[str, Any], component: RegistryComponent | None, scheduling: Scheduling) -> None:

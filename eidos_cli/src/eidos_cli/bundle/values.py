@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eidos_cli.bundle.overrides import SetOverride, apply_overrides, for_component
-from eidos_cli.bundle.scheduling import Scheduling, apply_scheduling
+from eidos_cli.bundle.scheduling import Scheduling, apply_scheduling, put_path
 from eidos_core import yaml
 from eidos_core.errors import InvalidRequestError, NotFoundError
 from eidos_core.recipe.merge import deep_merge
@@ -82,13 +82,7 @@ def apply_references(values: dict[str, Any], references: Mapping[str, Any | None
             if isinstance(node, dict):
                 node.pop(segments[-1], None)
             continue
-        node = values
-        for segment in segments[:-1]:
-            child = node.get(segment)
-            if not isinstance(child, dict):
-                child = node[segment] = {}
-            node = child
-        node[segments[-1]] = value
+        put_path(values, path, value)
 
 
 def component_values(
