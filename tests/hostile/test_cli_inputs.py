@@ -39,6 +39,7 @@ COMMANDS: dict[str, Command] = {
     "bundle --recipe": lambda bad, work: ["bundle", "-r", str(bad), "-o", str(work / "out")],
     "data validate": lambda bad, work: ["data", "validate", str(_data_dir(bad, work, full=True))],
     "data validate --layered": lambda bad, work: ["data", "validate", "--layered", str(_data_dir(bad, work))],
+    "data coverage": lambda bad, work: ["data", "coverage", str(_data_dir(bad, work))],
     "recipe --data": lambda bad, work: ["recipe", "--service", "eks", "--data", str(_data_dir(bad, work))],
 }
 

@@ -1,4 +1,4 @@
-"""``eidos-cli data validate|configmap`` on our own and the reference's data directories."""
+"""``eidos-cli data validate|configmap|coverage`` on our own and the reference's data directories."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import pytest
 
 from eidos_cli.__main__ import main
 from eidos_core import yaml
+from eidos_core.data.coverage import BEGIN, END, markdown
 from eidos_core.data.files import read_directory, read_mapping
 from eidos_core.data.load import load_store
+from eidos_core.sources.embedded import embedded_store
 from tests.conftest import mini_files
 
 REPO = Path(__file__).resolve().parents[2]
@@ -94,3 +96,52 @@ def test_configmap_carries_binary_files_as_binary_data(capsys: pytest.CaptureFix
     manifest = yaml.load(out)
     assert "components__a__manifests__blob.yaml" in manifest["binaryData"]
     assert "components__a__manifests__blob.yaml" not in manifest["data"]
+
+
+def test_coverage_prints_the_embedded_tables(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_main(capsys, "data", "coverage")
+    assert code == 0, err
+    assert out == markdown(embedded_store())
+    assert out.startswith("### Components\n") and "### Overlays\n" in out and "### Coverage\n" in out
+    code, out, _ = run_main(capsys, "data", "coverage", "--help")
+    assert code == 0 and "--update README.md" in out and "--standalone" in out
+
+
+def test_coverage_of_a_layer_and_of_a_standalone_set(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    site = {
+        "registry.yaml": b"components: []\n",
+        "overlays/gke-l40-inference.yaml": b"# Site: L40 inference on GKE. More.\n"
+        + yaml.dump(
+            {
+                "kind": "recipeMetadata",
+                "apiVersion": "eidos.nvidia.com/v1alpha1",
+                "metadata": {"name": "gke-l40-inference"},
+                "spec": {"criteria": {"service": "gke", "accelerator": "l40", "intent": "inference"}},
+            }
+        ).encode(),
+    }
+    code, out, err = run_main(capsys, "data", "coverage", str(write(tmp_path / "site", site)))
+    assert code == 0, err
+    assert "| `gke-l40-inference` | `gke` | `l40` | `inference` |" in out and "Site: L40 inference on GKE. |" in out
+    assert "**`gke-l40-inference`**" in out and "| `eks` |" in out  # the embedded overlays are still there
+    code, out, err = run_main(capsys, "data", "coverage", "--standalone", str(write(tmp_path / "mini", mini_files())))
+    assert code == 0, err
+    assert "`gpu-operator`" not in out and "| `a` |" in out
+    code, _, err = run_main(capsys, "data", "coverage", "--standalone")
+    assert code == 2 and "--standalone needs DIR" in err
+    code, _, err = run_main(capsys, "data", "coverage", str(write(tmp_path / "bad", {"registry.yaml": b"[\n"})))
+    assert code == 2 and "registry.yaml" in err
+
+
+def test_coverage_update_rewrites_between_the_markers(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    doc = tmp_path / "README.md"
+    doc.write_text(f"# Title\n\n{BEGIN}\nstale\n{END}\n\n## After\n")
+    code, out, err = run_main(capsys, "data", "coverage", "--update", str(doc))
+    assert code == 0 and out == "" and "updated" in err
+    text = doc.read_text()
+    assert text.startswith(f"# Title\n\n{BEGIN}\n### Components\n") and text.endswith(f"|\n{END}\n\n## After\n")
+    code, _, err = run_main(capsys, "data", "coverage", "--update", str(doc))
+    assert code == 0 and "already up to date" in err and doc.read_text() == text
+    doc.write_text("no markers\n")
+    code, _, err = run_main(capsys, "data", "coverage", "--update", str(doc))
+    assert code == 2 and "markers" in err and doc.read_text() == "no markers\n"
