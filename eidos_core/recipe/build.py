@@ -37,6 +37,9 @@ class Recipe:
     deployment_order: tuple[str, ...]
     excluded_overlays: tuple[str, ...] = ()
     constraint_warnings: tuple[ConstraintWarning, ...] = ()
+    # Snapshot mode: the excluded overlays that name an accelerator and were not merged as an
+    # ancestor either, i.e. hardware support the recipe really lacks (issue 11).
+    excluded_accelerator_overlays: tuple[str, ...] = ()
 
 
 def apply_registry_defaults(ref: ComponentRef, registry: Registry) -> ComponentRef:

@@ -31,6 +31,7 @@ class RecipeDocument:
     version: str = ""
     applied_overlays: tuple[str, ...] = ()
     excluded_overlays: tuple[str, ...] = ()
+    excluded_accelerator_overlays: tuple[str, ...] = ()
     constraint_warnings: tuple[ConstraintWarning, ...] = ()
     criteria: Criteria | None = None
     constraints: tuple[Constraint, ...] = ()
@@ -49,6 +50,7 @@ class RecipeDocument:
             version=self.version,
             applied_overlays=self.applied_overlays,
             excluded_overlays=self.excluded_overlays,
+            excluded_accelerator_overlays=self.excluded_accelerator_overlays,
             constraint_warnings=self.constraint_warnings,
             criteria=self.criteria,
             constraints=self.constraints,
@@ -213,6 +215,9 @@ def recipe_from_document(doc: Any, *, source: str = "recipe") -> RecipeDocument:
         version=r.text(meta.get("version"), "metadata.version"),
         applied_overlays=r.texts(meta.get("appliedOverlays"), "metadata.appliedOverlays"),
         excluded_overlays=r.texts(meta.get("excludedOverlays"), "metadata.excludedOverlays"),
+        excluded_accelerator_overlays=r.texts(
+            meta.get("excludedAcceleratorOverlays"), "metadata.excludedAcceleratorOverlays"
+        ),
         constraint_warnings=tuple(
             _warning(r, item, f"metadata.constraintWarnings[{i}]") for i, item in enumerate(warnings)
         ),

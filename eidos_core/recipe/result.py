@@ -48,8 +48,13 @@ def result_document(
     constraints: Sequence[Constraint],
     component_refs: Sequence[ComponentRef],
     deployment_order: Sequence[str],
+    excluded_accelerator_overlays: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The document in the contract's field order; empty optional fields are left out."""
+    """The document in the contract's field order; empty optional fields are left out.
+
+    ``excludedAcceleratorOverlays`` (right after ``excludedOverlays``) names the accelerator
+    overlays snapshot mode left out, so ``validate`` and ``bundle`` can tell such a recipe apart.
+    """
     metadata: dict[str, Any] = {}
     if version:
         metadata["version"] = version
@@ -57,6 +62,8 @@ def result_document(
         metadata["appliedOverlays"] = list(applied_overlays)
     if excluded_overlays:
         metadata["excludedOverlays"] = list(excluded_overlays)
+    if excluded_accelerator_overlays:
+        metadata["excludedAcceleratorOverlays"] = list(excluded_accelerator_overlays)
     if constraint_warnings:
         metadata["constraintWarnings"] = [
             {
@@ -84,6 +91,7 @@ def recipe_to_document(recipe: Recipe, version: str) -> dict[str, Any]:
         version=version,
         applied_overlays=recipe.applied_overlays,
         excluded_overlays=recipe.excluded_overlays,
+        excluded_accelerator_overlays=recipe.excluded_accelerator_overlays,
         constraint_warnings=recipe.constraint_warnings,
         criteria=recipe.criteria,
         constraints=recipe.constraints,

@@ -3,15 +3,23 @@
 Each matched overlay's *own* constraints are checked against the snapshot; one that fails or
 cannot be checked excludes the overlay as a merge root (it may still apply as the ancestor of
 an overlay that passes). Every failing constraint becomes a warning in the result metadata.
+
+Overlays whose criteria name an accelerator carry what that hardware needs (GB200's DRA driver
+and IMEX ComputeDomains, a driver branch, open kernel modules). One of them left out is not a
+detail but a recipe that cannot run the cluster's GPUs, so the recipe also records those names
+(``excludedAcceleratorOverlays``, issue 11): the CLI refuses to write such a recipe unless told
+to, and ``validate`` keeps checking the dropped overlay's constraints.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from eidos_core.errors import EidosError
 from eidos_core.recipe.build import ConstraintWarning, Recipe, merge_overlays
-from eidos_core.recipe.criteria import Criteria
+from eidos_core.recipe.criteria import ANY, Criteria
 from eidos_core.recipe.match import select_overlays
-from eidos_core.recipe.model import RecipeStore
+from eidos_core.recipe.model import RecipeMetadata, RecipeStore
 from eidos_core.snapshot.model import Snapshot
 from eidos_core.validate.evaluate import constraint_holds
 
@@ -30,6 +38,24 @@ def overlay_warnings(store: RecipeStore, name: str, snapshot: Snapshot) -> list[
     return warnings
 
 
+def is_accelerator_overlay(overlay: RecipeMetadata) -> bool:
+    """Whether the overlay is chosen by a specific accelerator (not ``any``): what it carries is
+    what that GPU needs, so leaving it out must never go unnoticed."""
+    return overlay.criteria is not None and overlay.criteria.accelerator != ANY
+
+
+def dropped_accelerator_overlays(
+    store: RecipeStore, excluded: tuple[str, ...], applied: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The excluded accelerator overlays that are really missing from the recipe.
+
+    An excluded overlay can still be merged as the ancestor of one that passed (gb300 extends
+    gb200); then its components and constraints are in the recipe and nothing was dropped.
+    """
+    merged = set(applied)
+    return tuple(n for n in excluded if n not in merged and is_accelerator_overlay(store.overlays[n]))
+
+
 def build_recipe_for_snapshot(store: RecipeStore, criteria: Criteria, snapshot: Snapshot) -> Recipe:
     roots: list[str] = []
     excluded: list[str] = []
@@ -41,4 +67,6 @@ def build_recipe_for_snapshot(store: RecipeStore, criteria: Criteria, snapshot: 
             warnings.extend(found)
         else:
             roots.append(name)
-    return merge_overlays(store, criteria, roots, excluded=tuple(excluded), warnings=tuple(warnings))
+    recipe = merge_overlays(store, criteria, roots, excluded=tuple(excluded), warnings=tuple(warnings))
+    dropped = dropped_accelerator_overlays(store, recipe.excluded_overlays, recipe.applied_overlays)
+    return replace(recipe, excluded_accelerator_overlays=dropped)

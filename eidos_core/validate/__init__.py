@@ -6,13 +6,24 @@ Pure, synchronous functions only; reading inputs and writing the report belong t
 * :mod:`.path` — constraint names (``Type.Subtype.Key``) as paths into a snapshot
 * :mod:`.expression` — a constraint value as operator + operand
 * :mod:`.version` — lenient version parsing and comparison
-* :mod:`.constraints` — the ``constraints`` list of a recipe document
+* :mod:`.constraints` — the ``constraints`` list of a recipe document, and those of the
+  accelerator overlays snapshot mode left out of it
 * :mod:`.evaluate` — evaluating constraints against a snapshot
 * :mod:`.report` — per-constraint results, the summary and the report document
 """
 
-from eidos_core.validate.constraints import constraints_from_document
-from eidos_core.validate.evaluate import check_constraint, constraint_holds, evaluate_expression, validate_constraints
+from eidos_core.validate.constraints import (
+    ExcludedConstraint,
+    constraints_from_document,
+    excluded_constraints_from_document,
+)
+from eidos_core.validate.evaluate import (
+    check_constraint,
+    check_excluded_constraints,
+    constraint_holds,
+    evaluate_expression,
+    validate_constraints,
+)
 from eidos_core.validate.expression import Expression, Operator, parse_expression
 from eidos_core.validate.path import ConstraintPath, parse_path
 from eidos_core.validate.report import (
@@ -29,6 +40,7 @@ from eidos_core.validate.version import Version, compare_versions, parse_version
 __all__ = [
     "ConstraintPath",
     "ConstraintResult",
+    "ExcludedConstraint",
     "Expression",
     "Operator",
     "OverallStatus",
@@ -38,10 +50,12 @@ __all__ = [
     "Version",
     "build_report",
     "check_constraint",
+    "check_excluded_constraints",
     "compare_versions",
     "constraint_holds",
     "constraints_from_document",
     "evaluate_expression",
+    "excluded_constraints_from_document",
     "parse_expression",
     "parse_path",
     "parse_version",

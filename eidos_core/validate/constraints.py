@@ -1,4 +1,5 @@
-"""The ``constraints`` of a recipe document, read tolerantly.
+"""The ``constraints`` of a recipe document, read tolerantly, and those of the accelerator
+overlays snapshot mode left out of it (``metadata.excludedAcceleratorOverlays``).
 
 Accepts what ``recipe_to_document`` writes and what the Go reference writes: other fields are
 ignored, field names also match case-insensitively (Go's JSON decoding does), and a missing
@@ -9,6 +10,7 @@ aborting the whole run. Only shapes that cannot be a constraint are errors, nami
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from eidos_core.errors import InvalidRequestError
@@ -77,4 +79,58 @@ def constraints_from_document(doc: Any, *, source: str = "recipe") -> tuple[Cons
         name = _text(_field(item, "name"), source, f"{where}.name")
         value = _text(_field(item, "value"), source, f"{where}.value")
         out.append(Constraint(name, value))
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class ExcludedConstraint:
+    """A constraint of an accelerator overlay that snapshot mode left out of the recipe."""
+
+    overlay: str
+    constraint: Constraint
+
+
+def _list(value: Any, source: str, field: str) -> list[Any]:
+    if isinstance(value, Scalar):
+        value = value.value
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidRequestError(
+            f"{source}: {field} must be a list, got {type(value).__name__}", details={"field": field}
+        )
+    return value
+
+
+def excluded_constraints_from_document(doc: Any, *, source: str = "recipe") -> tuple[ExcludedConstraint, ...]:
+    """The ``constraintWarnings`` of the overlays in ``metadata.excludedAcceleratorOverlays``.
+
+    The recipe lacks those overlays, so their constraints are not in ``constraints``; ``validate``
+    checks them too, so such a recipe never passes on a cluster that still fails them (issue 11).
+    Order as in the document; a recipe without the field (any other recipe) gives ``()``.
+    """
+    if not isinstance(doc, Mapping):
+        return ()
+    meta = _field(doc, "metadata")
+    if isinstance(meta, Scalar):
+        meta = meta.value
+    if not isinstance(meta, Mapping):  # validate never read metadata before: stay as tolerant
+        return ()
+    names = _list(_field(meta, "excludedacceleratoroverlays"), source, "metadata.excludedAcceleratorOverlays")
+    dropped = {_text(n, source, f"metadata.excludedAcceleratorOverlays[{i}]") for i, n in enumerate(names)}
+    if not dropped:
+        return ()
+    out: list[ExcludedConstraint] = []
+    for i, item in enumerate(_list(_field(meta, "constraintwarnings"), source, "metadata.constraintWarnings")):
+        where = f"metadata.constraintWarnings[{i}]"
+        if not isinstance(item, Mapping):
+            raise InvalidRequestError(
+                f"{source}: {where} must be a mapping, got {type(item).__name__}", details={"field": where}
+            )
+        overlay = _text(_field(item, "overlay"), source, f"{where}.overlay")
+        if overlay not in dropped:
+            continue
+        name = _text(_field(item, "constraint"), source, f"{where}.constraint")
+        expected = _text(_field(item, "expected"), source, f"{where}.expected")
+        out.append(ExcludedConstraint(overlay, Constraint(name, expected)))
     return tuple(out)

@@ -5,18 +5,21 @@ One constraint goes through four stages: its name as a path, the snapshot value 
 the outcome: :func:`check_constraint` turns that into a report status (a constraint that
 cannot be checked is *skipped*, an unparsable version *fails*), :func:`constraint_holds`
 into an error for callers that want one (recipe snapshot mode).
+:func:`check_excluded_constraints` checks the constraints of accelerator overlays snapshot mode
+left out of a recipe, so ``validate`` keeps failing such a recipe until the cluster meets them.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from eidos_core.errors import EidosError, InvalidRequestError, NotFoundError
 from eidos_core.recipe.model import Constraint
 from eidos_core.snapshot.model import Snapshot, reading_text
+from eidos_core.validate.constraints import ExcludedConstraint
 from eidos_core.validate.expression import Expression, Operator, parse_expression
 from eidos_core.validate.path import ConstraintPath, parse_path
 from eidos_core.validate.report import ConstraintResult, ResultStatus
@@ -137,6 +140,37 @@ def check_constraint(constraint: Constraint, snapshot: Snapshot) -> ConstraintRe
 def validate_constraints(constraints: Iterable[Constraint], snapshot: Snapshot) -> tuple[ConstraintResult, ...]:
     """One result per constraint, in the given order; duplicates are checked separately."""
     return tuple(check_constraint(c, snapshot) for c in constraints)
+
+
+def excluded_prefix(overlay: str) -> str:
+    """How a report marks a result that checks an overlay the recipe lacks."""
+    return f"required by excluded overlay {overlay}"
+
+
+def check_excluded_constraints(
+    excluded: Iterable[ExcludedConstraint], recipe_constraints: Iterable[Constraint], snapshot: Snapshot
+) -> tuple[ConstraintResult, ...]:
+    """Results for the constraints of accelerator overlays that snapshot mode left out (issue 11).
+
+    Such a recipe lacks what the accelerator needs, so it must not pass on a cluster that still
+    fails the overlay's constraints; once the cluster meets them the results pass. As in snapshot
+    mode, a constraint that cannot be checked counts against the overlay: it fails here instead
+    of being skipped. One already among the recipe's constraints (same name and value) is
+    reported there and not again, and a repeated one is reported once.
+    """
+    seen = {(c.name, c.value) for c in recipe_constraints}
+    results: list[ConstraintResult] = []
+    for item in excluded:
+        key = (item.constraint.name, item.constraint.value)
+        if key in seen:
+            continue
+        seen.add(key)
+        result = check_constraint(item.constraint, snapshot)
+        status = ResultStatus.FAILED if result.status is ResultStatus.SKIPPED else result.status
+        prefix = excluded_prefix(item.overlay)
+        message = f"{prefix}: {result.message}" if result.message else prefix
+        results.append(replace(result, status=status, message=message))
+    return tuple(results)
 
 
 def constraint_holds(constraint: Constraint, snapshot: Snapshot) -> tuple[bool, str]:

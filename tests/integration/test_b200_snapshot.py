@@ -85,13 +85,17 @@ async def test_reference_b200_fixture_gives_b200(reference_dir: Path, tmp_path: 
     assert EIDOS_CLI, "eidos-cli is not installed in the virtualenv"
     code, out, err = await run(tmp_path, EIDOS_CLI, "recipe", "--snapshot", str(snap), "--intent", "training")
     # The fixture's driver (560) is older than B200's R570 minimum: the b200 overlay's constraint
-    # fails in snapshot mode. Whatever the CLI makes of that, the detected accelerator is b200.
-    if code == 0:
-        doc = yaml.load(out)
-        assert doc["criteria"]["accelerator"] == "b200"
-        assert "b200" in doc["metadata"].get("excludedOverlays", []), doc["metadata"]
-    else:
-        assert "b200" in err, err
+    # fails in snapshot mode. Leaving out an accelerator overlay is an error (issue 11) ...
+    assert code == 7 and out == "", err
+    assert "b200 (GPU.smi.driver expected >= 570, actual 560" in err, err
+    # ... unless accepted; the detected accelerator is b200 either way.
+    code, out, err = await run(
+        tmp_path, EIDOS_CLI, "recipe", "--snapshot", str(snap), "--intent", "training", "--accept-excluded-overlays"
+    )
+    assert code == 0, err
+    doc = yaml.load(out)
+    assert doc["criteria"]["accelerator"] == "b200"
+    assert doc["metadata"]["excludedAcceleratorOverlays"] == ["b200"], doc["metadata"]
 
 
 async def test_own_b200_fixture_gives_a_b200_recipe(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ def test_bash_completes_commands_actions_and_flags(capsys: pytest.CaptureFixture
     assert complete(tmp_path, text, "eidos-cli data v") == ["validate"]
     assert complete(tmp_path, text, "eidos-cli bundle --dep") == ["--deployer"]
     assert "--snapshot" in complete(tmp_path, text, "eidos-cli recipe --")
+    assert complete(tmp_path, text, "eidos-cli recipe --acce") == ["--accelerator", "--accept-excluded-overlays"]
     assert "--layered" in complete(tmp_path, text, "eidos-cli data validate --")
 
 

@@ -74,8 +74,10 @@ def test_snapshot_mode_derives_criteria_and_flags_override(
     code, out, err = run_main(capsys, "recipe", "--snapshot", str(snap), "--intent", "training")
     assert code == 0, err
     assert yaml.load(out)["criteria"] == {"service": "eks", "accelerator": "h100", "intent": "training", "os": "ubuntu"}
-    code, out, err = run_main(capsys, "recipe", "-s", str(snap), "--gpu", "gb200")
-    assert code == 0
+    # This snapshot runs Kubernetes 1.30, which the gb200 overlay refuses (>= 1.32): leaving it out
+    # is an error since issue 11, so the override is checked with the exclusion accepted.
+    code, out, err = run_main(capsys, "recipe", "-s", str(snap), "--gpu", "gb200", "--accept-excluded-overlays")
+    assert code == 0, err
     assert yaml.load(out)["criteria"]["accelerator"] == "gb200"
     assert "CLI flag overriding detected value: field=accelerator detected=h100 override=gb200" in err
 
@@ -247,16 +249,89 @@ def test_snapshot_mode_excludes_overlays_the_cluster_fails(
     capsys: pytest.CaptureFixture[str], reference_dir: Path
 ) -> None:
     # The reference h100 snapshot runs Kubernetes 1.30; the reference gb200 overlays need 1.32+.
-    code, out, err = run_main(
-        capsys, "recipe", "-s", str(reference_dir / "snapshots" / "h100.yaml"), "--gpu", "gb200",
+    # gb200 is an accelerator overlay: left out, it is an error (exit 7, nothing on stdout) unless
+    # accepted (issue 11; this exited 0 before).
+    argv = [
+        "recipe", "-s", str(reference_dir / "snapshots" / "h100.yaml"), "--gpu", "gb200",
         "--intent", "training", "--data", str(reference_dir / "recipe-data"),
-    )  # fmt: skip
+    ]  # fmt: skip
+    code, out, err = run_main(capsys, *argv)
+    assert code == 7 and out == "", err
+    assert "gb200 (K8s.server.version expected >= 1.32, actual v1.30.14-eks-3025e55" in err
+    code, out, err = run_main(capsys, *argv, "--accept-excluded-overlays")
     assert code == 0, err
     meta = yaml.load(out)["metadata"]
+    assert "gb200" in meta["excludedAcceleratorOverlays"]
     assert "gb200" in meta["excludedOverlays"] and "gb200" not in meta["appliedOverlays"]
     warning = next(w for w in meta["constraintWarnings"] if w["overlay"] == "gb200")
     assert warning["actual"] == "v1.30.14-eks-3025e55" and warning["reason"].startswith("expected >= 1.32")
     assert "overlay excluded due to constraint failure: overlay=gb200" in err
+
+
+def gb200_snapshot(path: Path, kubernetes: str) -> Path:
+    """A GB200 node (R580 driver, which the gb200 overlay accepts) on the given Kubernetes."""
+    path.write_text(
+        "kind: Snapshot\napiVersion: eidos.nvidia.com/v1alpha1\nmeasurements:\n"
+        f"  - {{type: K8s, subtypes: [{{subtype: server, data: {{version: {kubernetes}}}}}]}}\n"
+        "  - {type: GPU, subtypes: [{subtype: smi, data: {driver: 580.82.07, gpu.model: NVIDIA GB200}}]}\n"
+    )
+    return path
+
+
+def test_a_dropped_accelerator_overlay_is_an_error_unless_accepted_and_validate_fails_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Issue 11: GB200 NVL72 on Kubernetes 1.31 fails the gb200 overlay (>= 1.32): without it the
+    # recipe has no DRA driver / IMEX ComputeDomains, so that must never pass silently.
+    old = gb200_snapshot(tmp_path / "old.yaml", "v1.31.4")
+    target = tmp_path / "recipe.yaml"
+    code, out, err = run_main(capsys, "recipe", "-s", str(old), "--intent", "training", "-o", str(target))
+    assert code == 7, err
+    assert not target.exists() and out == ""
+    assert "gb200 (K8s.server.version expected >= 1.32, actual v1.31.4)" in err
+    assert "take a new snapshot" in err and "--accept-excluded-overlays" in err
+
+    argv = ["recipe", "-s", str(old), "--intent", "training", "-o", str(target), "--accept-excluded-overlays"]
+    code, out, err = run_main(capsys, *argv)
+    assert code == 0, err
+    meta = yaml.load(target.read_bytes())["metadata"]
+    assert meta["excludedAcceleratorOverlays"] == ["gb200"] and "gb200" not in meta["appliedOverlays"]
+    assert "writing the recipe without accelerator overlays" in err and "overlays=gb200" in err
+
+    # validate keeps failing the recipe on that cluster ...
+    code, out, err = run_main(capsys, "validate", "-r", str(target), "-s", str(old), "-t", "json")
+    assert code == 7, err
+    report = json.loads(out)
+    (dropped,) = (r for r in report["results"] if r.get("message", "").startswith("required by excluded overlay gb200"))
+    assert dropped["name"] == "K8s.server.version" and dropped["expected"] == ">= 1.32"
+    assert dropped["status"] == "failed" and dropped["actual"] == "v1.31.4"
+    # ... and passes it once the cluster is upgraded.
+    new = gb200_snapshot(tmp_path / "new.yaml", "v1.33.1")
+    code, out, err = run_main(capsys, "validate", "-r", str(target), "-s", str(new), "-t", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["summary"]["status"] == "pass"
+    assert any(r.get("message") == "required by excluded overlay gb200" for r in report["results"])
+
+    # On the upgraded cluster nothing is left out: a recipe without any exclusion, exit 0.
+    code, out, err = run_main(capsys, "recipe", "-s", str(new), "--intent", "training")
+    assert code == 0, err
+    meta = yaml.load(out)["metadata"]
+    assert "gb200" in meta["appliedOverlays"] and "excludedAcceleratorOverlays" not in meta
+
+
+def test_a_dropped_os_overlay_stays_a_warning(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    snap = tmp_path / "snap.yaml"
+    snap.write_text(
+        "kind: Snapshot\nmeasurements:\n"
+        "  - {type: K8s, subtypes: [{subtype: server, data: {version: v1.33.1}}]}\n"
+        "  - {type: OS, subtypes: [{subtype: release, data: {ID: ubuntu, VERSION_ID: '20.04'}}]}\n"
+    )
+    code, out, err = run_main(capsys, "recipe", "-s", str(snap), "--intent", "training")
+    assert code == 0, err
+    meta = yaml.load(out)["metadata"]
+    assert meta["excludedOverlays"] == ["ubuntu"] and "excludedAcceleratorOverlays" not in meta
+    assert "overlay excluded due to constraint failure: overlay=ubuntu" in err
 
 
 @pytest.mark.parametrize(

@@ -20,15 +20,18 @@ from eidos_core.snapshot.model import Snapshot, snapshot_from_document
 from eidos_core.validate import (
     ConstraintPath,
     ConstraintResult,
+    ExcludedConstraint,
     Operator,
     OverallStatus,
     ResultStatus,
     build_report,
     check_constraint,
+    check_excluded_constraints,
     compare_versions,
     constraint_holds,
     constraints_from_document,
     evaluate_expression,
+    excluded_constraints_from_document,
     parse_expression,
     parse_path,
     parse_version,
@@ -589,3 +592,65 @@ def test_raw_documents_keep_constraint_text() -> None:
 
     doc = yaml.load(b"kind: recipeResult\nconstraints:\n  - name: OS.release.VERSION_ID\n    value: 22.10\n", raw=True)
     assert constraints_from_document(doc) == (Constraint("OS.release.VERSION_ID", "22.10"),)
+
+
+# Accelerator overlays snapshot mode left out (issue 11): their constraints from constraintWarnings.
+def excluded_recipe(**metadata: Any) -> dict[str, Any]:
+    return {
+        "kind": "recipeResult",
+        "metadata": {
+            "excludedOverlays": ["gb200", "ubuntu"],
+            "constraintWarnings": [
+                {"overlay": "gb200", "constraint": "K8s.server.version", "expected": ">= 1.32", "reason": "x"},
+                {"overlay": "gb200", "constraint": "GPU.smi.driver", "expected": ">= 570", "reason": "not found"},
+                {"overlay": "ubuntu", "constraint": "OS.release.VERSION_ID", "expected": ">= 26.04", "reason": "x"},
+            ],
+            **metadata,
+        },
+        "constraints": [{"name": "K8s.server.version", "value": ">= 1.29"}],
+    }
+
+
+def test_excluded_constraints_are_those_of_the_dropped_accelerator_overlays() -> None:
+    doc = excluded_recipe(excludedAcceleratorOverlays=["gb200"])
+    got = excluded_constraints_from_document(doc)
+    assert [(e.overlay, e.constraint) for e in got] == [
+        ("gb200", Constraint("K8s.server.version", ">= 1.32")),
+        ("gb200", Constraint("GPU.smi.driver", ">= 570")),
+    ]  # ubuntu's warning is no accelerator overlay's: it stays a warning
+    assert excluded_constraints_from_document(excluded_recipe()) == ()  # no field: nothing extra
+    assert excluded_constraints_from_document({"metadata": "odd"}) == ()  # metadata was never checked
+    with pytest.raises(InvalidRequestError, match="excludedAcceleratorOverlays must be a list"):
+        excluded_constraints_from_document(excluded_recipe(excludedAcceleratorOverlays="gb200"))
+
+
+def test_excluded_constraints_fail_until_the_cluster_meets_them(snapshot: Snapshot) -> None:
+    excluded = excluded_constraints_from_document(excluded_recipe(excludedAcceleratorOverlays=["gb200"]))
+    recipe_constraints = constraints_from_document(excluded_recipe())
+    # The snapshot runs v1.30.14 and has no GPU measurement.
+    results = check_excluded_constraints(excluded, recipe_constraints, snapshot)
+    assert [(r.name, r.status) for r in results] == [
+        ("K8s.server.version", ResultStatus.FAILED),
+        ("GPU.smi.driver", ResultStatus.FAILED),  # cannot be checked: fails, as in snapshot mode
+    ]
+    assert results[0].message == "required by excluded overlay gb200: expected >= 1.32, got v1.30.14-eks-3025e55"
+    assert results[1].message.startswith("required by excluded overlay gb200: value not found in snapshot")
+    upgraded = snapshot_from_document(
+        {
+            "kind": "Snapshot",
+            "measurements": [
+                {"type": "K8s", "subtypes": [{"subtype": "server", "data": {"version": "v1.33.1"}}]},
+                {"type": "GPU", "subtypes": [{"subtype": "smi", "data": {"driver": "580.82.07"}}]},
+            ],
+        }
+    )
+    results = check_excluded_constraints(excluded, recipe_constraints, upgraded)
+    assert [r.status for r in results] == [ResultStatus.PASSED, ResultStatus.PASSED]
+    assert results[0].message == "required by excluded overlay gb200"
+
+
+def test_excluded_constraints_already_in_the_recipe_are_reported_once(snapshot: Snapshot) -> None:
+    twice = ExcludedConstraint("gb200", Constraint("K8s.server.version", ">= 1.29"))
+    other = ExcludedConstraint("gb200", Constraint("K8s.server.version", ">= 1.32"))
+    results = check_excluded_constraints([twice, other, other], [Constraint("K8s.server.version", ">= 1.29")], snapshot)
+    assert [r.expected for r in results] == [">= 1.32"]

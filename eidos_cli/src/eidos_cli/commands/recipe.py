@@ -3,6 +3,13 @@
 Precedence: ``--snapshot`` > ``--criteria`` > flags alone; in the first two modes a non-empty
 flag overrides the detected or file value. ``--data`` layers external recipe data over the
 embedded data; ``--server`` asks a running eidosd instead of resolving locally.
+
+Snapshot mode leaves out overlays whose own constraints the cluster fails (a warning each).
+An *accelerator* overlay left out (GB200's on Kubernetes < 1.32: no DRA driver, no IMEX
+ComputeDomains) is an error instead: nothing is written and the command exits 7, naming the
+overlay, each failed constraint and both ways out. ``--accept-excluded-overlays`` writes the
+recipe anyway; its ``metadata.excludedAcceleratorOverlays`` still names the overlay, and
+``validate`` keeps failing its constraints until the cluster meets them.
 """
 
 from __future__ import annotations
@@ -13,11 +20,11 @@ import logging
 from typing import Any
 
 from eidos_cli.data import recipe_store
-from eidos_cli.options import add_kubeconfig, add_output
+from eidos_cli.options import add_bool, add_kubeconfig, add_output
 from eidos_core import __version__
-from eidos_core.errors import InvalidRequestError
+from eidos_core.errors import InvalidRequestError, ValidationFailedError
 from eidos_core.io.documents import read_document, write_document
-from eidos_core.recipe.build import build_recipe
+from eidos_core.recipe.build import ConstraintWarning, Recipe, build_recipe
 from eidos_core.recipe.criteria import (
     ACCELERATORS,
     ANY,
@@ -74,6 +81,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="external recipe data layered over the embedded data (must contain registry.yaml)",
     )  # fmt: skip
     p.add_argument("--server", metavar="URL", help="ask a running eidosd at URL instead of resolving locally")
+    add_bool(
+        p, "--accept-excluded-overlays", default=False,
+        help="with --snapshot: write the recipe even when an accelerator overlay (e.g. gb200) is left out "
+        "because the cluster fails its constraints; without it that is an error (exit 7) and nothing is "
+        "written. The recipe's metadata still lists the dropped overlays (excludedAcceleratorOverlays) "
+        "and 'validate' still fails their constraints",
+    )  # fmt: skip
     add_output(p, what="the recipe")
     add_kubeconfig(p)
     p.set_defaults(run=run)
@@ -109,7 +123,38 @@ async def resolve_criteria(args: argparse.Namespace) -> tuple[Criteria, Snapshot
     return criteria, None
 
 
-def _resolve_locally(store: RecipeStore, criteria: Criteria, snapshot: Snapshot | None) -> dict[str, Any]:
+def _failed_constraint(w: ConstraintWarning) -> str:
+    actual = w.actual if w.actual is not None else f"unknown ({w.reason})"
+    return f"{w.constraint} expected {w.expected}, actual {actual}"
+
+
+def excluded_accelerator_error(recipe: Recipe) -> ValidationFailedError:
+    """One line naming every dropped accelerator overlay, its failed constraints and the remedies."""
+    dropped = recipe.excluded_accelerator_overlays
+    parts = [
+        f"{name} ({'; '.join(_failed_constraint(w) for w in recipe.constraint_warnings if w.overlay == name)})"
+        for name in dropped
+    ]
+    noun, its = ("overlay", "its") if len(dropped) == 1 else ("overlays", "their")
+    return ValidationFailedError(
+        f"accelerator {noun} left out because the cluster fails {its} constraints: {', '.join(parts)}; "
+        f"the recipe would lack the components and settings these GPUs need, so none was written. "
+        f"Either bring the cluster up to these constraints and take a new snapshot, or pass "
+        f"--accept-excluded-overlays to write the recipe without the {noun}",
+        details={
+            "excludedAcceleratorOverlays": list(dropped),
+            "constraintWarnings": [
+                {"overlay": w.overlay, "constraint": w.constraint, "expected": w.expected, "actual": w.actual}
+                for w in recipe.constraint_warnings
+                if w.overlay in dropped
+            ],
+        },
+    )
+
+
+def _resolve_locally(
+    store: RecipeStore, criteria: Criteria, snapshot: Snapshot | None, *, accept_excluded: bool = False
+) -> dict[str, Any]:
     if snapshot is None:
         return recipe_to_document(build_recipe(store, criteria), __version__)
     # Snapshot mode: overlays whose own constraints the cluster fails are left out.
@@ -120,6 +165,15 @@ def _resolve_locally(store: RecipeStore, criteria: Criteria, snapshot: Snapshot 
             extra={"overlay": w.overlay, "constraint": w.constraint, "expected": w.expected,
                    "actual": w.actual, "reason": w.reason},
         )  # fmt: skip
+    if recipe.excluded_accelerator_overlays:
+        # Never silently: a recipe without its accelerator overlay cannot run those GPUs.
+        if not accept_excluded:
+            raise excluded_accelerator_error(recipe)
+        log.warning(
+            "writing the recipe without accelerator overlays (--accept-excluded-overlays); "
+            "its metadata lists them and validate will fail their constraints",
+            extra={"overlays": ",".join(recipe.excluded_accelerator_overlays)},
+        )
     return recipe_to_document(recipe, __version__)
 
 
@@ -138,7 +192,7 @@ async def _run(args: argparse.Namespace) -> int:
         doc = await fetch_recipe(args.server, criteria)
     else:
         store = await recipe_store(args.data, kubeconfig=args.kubeconfig)
-        doc = _resolve_locally(store, criteria, snapshot)
+        doc = _resolve_locally(store, criteria, snapshot, accept_excluded=args.accept_excluded_overlays)
     where = await write_document(args.output, doc, component="recipe", fmt=args.format, kubeconfig=args.kubeconfig)
     log.info(
         "recipe generation completed",

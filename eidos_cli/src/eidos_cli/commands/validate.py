@@ -3,6 +3,12 @@
 The report is written before the verdict, so it is there even when the command exits 7
 (a constraint failed and ``--fail-on-error`` is on). Skipped constraints (unknown path,
 value missing from the snapshot, malformed expression) make the run ``partial``, which exits 0.
+
+A recipe that snapshot mode wrote without an accelerator overlay (``--accept-excluded-overlays``;
+its metadata lists it in ``excludedAcceleratorOverlays``) is also checked against that overlay's
+constraints from ``constraintWarnings``: each is one more result, its message starting
+``required by excluded overlay NAME``, failed while the cluster fails it (or it cannot be
+checked) and passed once the cluster meets it. So such a recipe never validates silently.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import argparse
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from eidos_cli.options import add_bool, add_kubeconfig
@@ -28,8 +35,12 @@ from eidos_core.io.documents import FORMATS, Format, read_document, write_docume
 from eidos_core.io.uri import Location, Scheme, parse_uri
 from eidos_core.recipe.model import Constraint
 from eidos_core.snapshot.model import Snapshot, snapshot_from_document
-from eidos_core.validate.constraints import constraints_from_document
-from eidos_core.validate.evaluate import validate_constraints
+from eidos_core.validate.constraints import (
+    ExcludedConstraint,
+    constraints_from_document,
+    excluded_constraints_from_document,
+)
+from eidos_core.validate.evaluate import check_excluded_constraints, validate_constraints
 from eidos_core.validate.report import (
     OverallStatus,
     ResultStatus,
@@ -79,7 +90,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="check a recipe's constraints against a snapshot",
         description=(
             "Evaluate every constraint of a recipe (Type.Subtype.Key with an optional operator "
-            ">=, <=, >, <, ==, !=) against a cluster snapshot and report passed, failed and skipped ones."
+            ">=, <=, >, <, ==, !=) against a cluster snapshot and report passed, failed and skipped ones. "
+            "A recipe written without an accelerator overlay (recipe --accept-excluded-overlays) is also "
+            "checked against that overlay's constraints, so it fails until the cluster meets them."
         ),
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -124,15 +137,21 @@ async def _load(what: str, uri: str, kubeconfig: str | None, *, raw: bool = Fals
         raise _rewrap(exc, f'failed to load {what} from "{uri}"') from exc
 
 
-async def load_inputs(
-    recipe_uri: str, snapshot_uri: str, *, kubeconfig: str | None = None
-) -> tuple[tuple[Constraint, ...], Snapshot]:
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    constraints: tuple[Constraint, ...]
+    excluded: tuple[ExcludedConstraint, ...]  # of accelerator overlays the recipe lacks
+    snapshot: Snapshot
+
+
+async def load_inputs(recipe_uri: str, snapshot_uri: str, *, kubeconfig: str | None = None) -> Inputs:
     """Recipe first, then snapshot, so the recipe's error is the one reported when both are bad."""
     if parse_uri(recipe_uri).scheme is Scheme.STDIO and parse_uri(snapshot_uri).scheme is Scheme.STDIO:
         raise InvalidRequestError("--recipe and --snapshot cannot both read stdin (-)")
     recipe_doc = await _load("recipe", recipe_uri, kubeconfig, raw=True)  # constraint values as written
     try:
         constraints = constraints_from_document(recipe_doc, source=recipe_uri)
+        excluded = excluded_constraints_from_document(recipe_doc, source=recipe_uri)
     except EidosError as exc:
         raise _rewrap(exc, f'failed to load recipe from "{recipe_uri}"') from exc
     snapshot_doc = await _load("snapshot", snapshot_uri, kubeconfig)
@@ -140,7 +159,7 @@ async def load_inputs(
         snapshot = snapshot_from_document(snapshot_doc, source=snapshot_uri)
     except EidosError as exc:
         raise _rewrap(exc, f'failed to load snapshot from "{snapshot_uri}"') from exc
-    return constraints, snapshot
+    return Inputs(constraints, excluded, snapshot)
 
 
 def report_document(report: ValidationReport, fmt: Format) -> dict[str, Any]:
@@ -149,11 +168,13 @@ def report_document(report: ValidationReport, fmt: Format) -> dict[str, Any]:
 
 
 def _log_results(report: ValidationReport) -> None:
+    detected: set[str] = set()  # a path checked twice (recipe and excluded overlay) is logged once
     for r in report.results:
         if r.status is ResultStatus.SKIPPED:
             log.warning("constraint skipped", extra={"constraint": r.name, "reason": r.message})
         attribute = CRITERIA_PATHS.get(r.name)
-        if attribute and r.actual:
+        if attribute and r.actual and attribute not in detected:
+            detected.add(attribute)
             log.info("detected criteria", extra={attribute: r.actual})
 
 
@@ -162,10 +183,16 @@ def run(args: argparse.Namespace) -> int:
     if fmt not in FORMATS:  # argparse checks choices; this guards callers that build args by hand
         raise InvalidRequestError(f"unknown output format: {fmt!r}, valid formats are: {', '.join(FORMATS)}")
     destination = output_location(args.output)
-    constraints, snapshot = asyncio.run(load_inputs(args.recipe, args.snapshot, kubeconfig=args.kubeconfig))
+    inputs = asyncio.run(load_inputs(args.recipe, args.snapshot, kubeconfig=args.kubeconfig))
+    if inputs.excluded:
+        log.warning(
+            "recipe was written without accelerator overlays; checking their constraints too",
+            extra={"overlays": ",".join(dict.fromkeys(e.overlay for e in inputs.excluded))},
+        )
 
     started = time.perf_counter_ns()
-    results = validate_constraints(constraints, snapshot)
+    results = validate_constraints(inputs.constraints, inputs.snapshot)
+    results += check_excluded_constraints(inputs.excluded, inputs.constraints, inputs.snapshot)
     report = build_report(
         results,
         recipe_source=args.recipe,
