@@ -269,7 +269,11 @@ def test_reference_recipe_bundles(
         assert gpu["hostPaths"] == {"driverInstallDir": "/run/nvidia/driver"}
         assert gpu["devicePlugin"]["env"][0] == {"name": "DP_DISABLE_HEALTHCHECKS", "value": "109"}
         sky = yaml.load((out / "skyhook-operator" / "values.yaml").read_bytes())
-        assert sky["controllerManager"]["tolerations"] == [{"operator": "Exists"}]
+        # The reference registry classes Skyhook's controller accelerated (ours: system), so it
+        # gets the default accelerated toleration: the GPU taint only, never every taint.
+        assert sky["controllerManager"]["tolerations"] == [
+            {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+        ]
         assert len(plan["steps"]) == 7
     for step in plan["steps"]:
         for manifest in step["manifests"]:

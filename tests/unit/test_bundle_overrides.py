@@ -18,10 +18,11 @@ from eidos_cli.bundle.overrides import (
     set_path,
 )
 from eidos_cli.bundle.scheduling import (
+    GPU_TAINT_TOLERATIONS,
     apply_scheduling,
     scheduling_from_flags,
 )
-from eidos_cli.nodeflags import TOLERATE_ALL, parse_selectors, parse_toleration, parse_tolerations
+from eidos_cli.nodeflags import parse_selectors, parse_toleration, parse_tolerations
 from eidos_cli.options import add_list
 from eidos_core.errors import InvalidRequestError
 from eidos_core.sources.embedded import embedded_store
@@ -170,10 +171,11 @@ def test_toleration_errors(entry: str, message: str) -> None:
         parse_toleration(entry, flag="--t")
 
 
-def test_tolerations_default_to_tolerate_all() -> None:
-    assert parse_tolerations([], flag="--t") == TOLERATE_ALL
-    assert parse_tolerations(["a:NoSchedule"], flag="--t") == (
+def test_tolerations_parse_in_order_and_colon_alone_tolerates_every_taint() -> None:
+    assert parse_tolerations([], flag="--t") == ()
+    assert parse_tolerations(["a:NoSchedule", ":"], flag="--t") == (
         {"key": "a", "operator": "Exists", "effect": "NoSchedule"},
+        {"operator": "Exists"},
     )
 
 
@@ -193,29 +195,40 @@ def test_scheduling_goes_to_the_registry_paths() -> None:
     values: dict[str, Any] = {"operator": {"nodeSelector": {"old": "x"}, "image": "op"}, "daemonsets": "not-a-map"}
     apply_scheduling(values, registry.get("gpu-operator"), scheduling)
     gpu = {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}
-    assert values["operator"] == {
-        "nodeSelector": {"nodeGroup": "system"},
-        "image": "op",
-        "tolerations": [{"operator": "Exists"}],
-    }
+    # No system toleration flag: the chart's own tolerations stay (nothing written).
+    assert values["operator"] == {"nodeSelector": {"nodeGroup": "system"}, "image": "op"}
     # A non-map on the way is replaced, unlike --set.
     assert values["daemonsets"] == {"nodeSelector": {"nodeGroup": "gpu"}, "tolerations": [gpu]}
     nfd = values["node-feature-discovery"]
     assert nfd["worker"] == {"nodeSelector": {"nodeGroup": "gpu"}, "tolerations": [gpu]}
-    assert (
-        nfd["gc"] == nfd["master"] == {"nodeSelector": {"nodeGroup": "system"}, "tolerations": [{"operator": "Exists"}]}
-    )
+    assert nfd["gc"] == nfd["master"] == {"nodeSelector": {"nodeGroup": "system"}}
+
+
+def test_no_flags_system_keeps_chart_tolerations_and_accelerated_tolerates_only_the_gpu_taint() -> None:
+    # Issue 11: every component used to tolerate every taint ([{operator: Exists}]), so system
+    # pods landed on GPU nodes and were never evicted from an unreachable node.
+    registry = embedded_store().registry
+    values: dict[str, Any] = {}
+    apply_scheduling(values, registry.get("cert-manager"), scheduling_from_flags())
+    assert values == {}
+    gpu_values: dict[str, Any] = {}
+    apply_scheduling(gpu_values, registry.get("gpu-operator"), scheduling_from_flags())
+    expected = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    assert [dict(t) for t in GPU_TAINT_TOLERATIONS] == expected
+    assert gpu_values == {
+        "daemonsets": {"tolerations": expected},
+        "node-feature-discovery": {"worker": {"tolerations": expected}},
+    }
+    # ":" restores "every taint" for whoever wants it, per group.
+    everything: dict[str, Any] = {}
+    apply_scheduling(everything, registry.get("cert-manager"), scheduling_from_flags(system_tolerations=[":"]))
+    assert everything["webhook"] == {"tolerations": [{"operator": "Exists"}]}
 
 
 def test_no_selector_flag_means_no_selector() -> None:
     values: dict[str, Any] = {}
     apply_scheduling(values, embedded_store().registry.get("cert-manager"), scheduling_from_flags())
-    assert values == {
-        "tolerations": [{"operator": "Exists"}],
-        "webhook": {"tolerations": [{"operator": "Exists"}]},
-        "cainjector": {"tolerations": [{"operator": "Exists"}]},
-        "startupapicheck": {"tolerations": [{"operator": "Exists"}]},
-    }
+    assert values == {}
     untouched: dict[str, Any] = {"a": 1}
     apply_scheduling(untouched, None, scheduling_from_flags(system_selectors=["a=b"]))
     assert untouched == {"a": 1}

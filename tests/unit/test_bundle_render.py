@@ -102,7 +102,7 @@ def test_set_then_scheduling() -> None:
         emb.files,
         emb.registry,
         parse_set(["certmanager:tolerations=none", "cert-manager:x=2", "certmanager:installCRDs=false"]),
-        scheduling_from_flags(system_selectors=["pool=sys"]),
+        scheduling_from_flags(system_selectors=["pool=sys"], system_tolerations=[":"]),
     )
     assert values["x"] == 2
     assert values["installCRDs"] is False
@@ -416,7 +416,8 @@ def test_odd_scalars_are_quoted_not_injected() -> None:
         replace(r, version="1.0\nevil: true") if r.name == "cert-manager" else r for r in recipe.component_refs
     )
     bundle = render_bundle(replace(recipe, component_refs=refs), embedded_store())
-    assert plan_doc(bundle.files)["steps"][0]["chart"]["version"] == "1.0\nevil: true"
+    step = next(s for s in plan_doc(bundle.files)["steps"] if s["component"] == "cert-manager")
+    assert step["chart"]["version"] == "1.0\nevil: true"
     assert "--version '1.0\nevil: true'" in bundle.files["deploy.sh"].decode()
 
 

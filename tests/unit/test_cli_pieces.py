@@ -20,7 +20,7 @@ from eidos_core.io.table import render_table
 def test_agent_and_bundle_share_one_flag_syntax() -> None:
     # The agent Job's --node-selector/--toleration parse exactly like bundle's node flags.
     assert parse_selectors(["a=b", " c = d=e "], flag="--node-selector") == {"a": "b", "c": "d=e"}
-    assert parse_tolerations([], flag="--toleration") == ({"operator": "Exists"},)
+    assert parse_tolerations([], flag="--toleration") == ()  # the agent Job adds its own default (every taint)
     assert parse_tolerations([":NoSchedule"], flag="--toleration") == ({"operator": "Exists", "effect": "NoSchedule"},)
     with pytest.raises(InvalidRequestError, match="invalid --toleration: 'k:Bogus': unknown effect 'Bogus'"):
         parse_tolerations(["k:Bogus"], flag="--toleration")

@@ -1,8 +1,10 @@
 """Node selector and toleration flags, one syntax for ``snapshot --deploy-agent`` and ``bundle``.
 
 Selectors are ``key=value`` (the value may contain ``=``); tolerations ``key=value:effect``
-(operator Equal) or ``key:effect`` (operator Exists), effect one of Kubernetes' three. No
-toleration flag means "tolerate every taint" (``[{operator: Exists}]``), as the reference does.
+(operator Equal) or ``key:effect`` (operator Exists), effect one of Kubernetes' three; ``:``
+alone is "tolerate every taint" (``{operator: Exists}``). What no flag means is the caller's:
+the snapshot agent tolerates every taint (it must reach any GPU node), a bundle does not
+(see ``eidos_cli.bundle.scheduling``).
 """
 
 from __future__ import annotations
@@ -45,5 +47,5 @@ def parse_toleration(entry: str, *, flag: str) -> dict[str, str]:
 
 
 def parse_tolerations(entries: Iterable[str], *, flag: str) -> tuple[Mapping[str, str], ...]:
-    parsed = tuple(parse_toleration(entry, flag=flag) for entry in entries)
-    return parsed or TOLERATE_ALL
+    """Every entry parsed, in order; empty when no flag was given (the caller picks the default)."""
+    return tuple(parse_toleration(entry, flag=flag) for entry in entries)

@@ -1,10 +1,16 @@
 """Node scheduling: ``--{system,accelerated}-node-{selector,toleration}`` and where they go.
 
-Selectors are ``key=value``; tolerations ``key=value:effect`` (operator Equal) or
-``key:effect`` (operator Exists). Without toleration flags a group tolerates every taint
-(``[{operator: Exists}]``), as the reference does, so GPU components still land on tainted
-GPU nodes. Each registry component names the dotted values paths that receive the system and
-the accelerated settings; the leaf there is replaced, never merged, so the flags always win.
+Selectors are ``key=value``; tolerations ``key=value:effect`` (operator Equal), ``key:effect``
+(operator Exists) or ``:`` (every taint). Each registry component names the dotted values paths
+that receive the system and the accelerated settings; the leaf there is replaced, never merged,
+so the flags always win.
+
+Defaults differ from the reference, which tolerates every taint in both groups: a pod that
+tolerates everything also tolerates ``node.kubernetes.io/unreachable:NoExecute`` forever (never
+evicted from a failed node) and lands on GPU nodes it should leave free. So without flags the
+system group keeps each chart's own tolerations (nothing is written), and the accelerated group
+tolerates the GPU taint ``nvidia.com/gpu`` (NoSchedule), the taint EKS, GKE and the GPU
+Operator use for GPU nodes.
 """
 
 from __future__ import annotations
@@ -13,22 +19,27 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eidos_cli.nodeflags import TOLERATE_ALL, parse_selectors, parse_tolerations
+from eidos_cli.nodeflags import parse_selectors, parse_tolerations
 from eidos_core.recipe.model import NodeSchedulingPaths, RegistryComponent
+
+GPU_TAINT_TOLERATIONS: tuple[Mapping[str, str], ...] = (
+    {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+)
 
 
 @dataclass(frozen=True, slots=True)
 class NodeGroup:
-    """Where one group of workloads (system or accelerated) may run."""
+    """Where one group of workloads (system or accelerated) may run; ``None`` tolerations
+    leave each chart's own in place."""
 
     node_selector: Mapping[str, str] = field(default_factory=dict)
-    tolerations: tuple[Mapping[str, str], ...] = TOLERATE_ALL
+    tolerations: tuple[Mapping[str, str], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Scheduling:
     system: NodeGroup = field(default_factory=NodeGroup)
-    accelerated: NodeGroup = field(default_factory=NodeGroup)
+    accelerated: NodeGroup = field(default_factory=lambda: NodeGroup(tolerations=GPU_TAINT_TOLERATIONS))
 
 
 def scheduling_from_flags(
@@ -44,8 +55,8 @@ def scheduling_from_flags(
     sys_tol = parse_tolerations(system_tolerations, flag="--system-node-toleration")
     acc_tol = parse_tolerations(accelerated_tolerations, flag="--accelerated-node-toleration")
     return Scheduling(
-        system=NodeGroup(node_selector=sys_sel, tolerations=sys_tol),
-        accelerated=NodeGroup(node_selector=acc_sel, tolerations=acc_tol),
+        system=NodeGroup(node_selector=sys_sel, tolerations=sys_tol or None),
+        accelerated=NodeGroup(node_selector=acc_sel, tolerations=acc_tol or GPU_TAINT_TOLERATIONS),
     )
 
 
@@ -67,8 +78,9 @@ def _apply_group(values: dict[str, Any], paths: NodeSchedulingPaths, group: Node
     if group.node_selector:
         for path in paths.node_selector_paths:
             put_path(values, path, dict(group.node_selector))
-    for path in paths.toleration_paths:
-        put_path(values, path, [dict(t) for t in group.tolerations])
+    if group.tolerations is not None:
+        for path in paths.toleration_paths:
+            put_path(values, path, [dict(t) for t in group.tolerations])
 
 
 def apply_scheduling(values: dict[str, Any], component: RegistryComponent | None, scheduling: Scheduling) -> None:

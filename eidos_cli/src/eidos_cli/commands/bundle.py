@@ -76,12 +76,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_list(p, "--system-node-selector", metavar="KEY=VALUE", help="node selector for system components")
     add_list(
         p, "--system-node-toleration", metavar="KEY=VALUE:EFFECT",
-        help="toleration for system components, or KEY:EFFECT (default: tolerate all taints)",
+        help="toleration for system components, KEY:EFFECT, or : for every taint (default: each chart's own)",
     )  # fmt: skip
     add_list(p, "--accelerated-node-selector", metavar="KEY=VALUE", help="node selector for GPU node components")
     add_list(
         p, "--accelerated-node-toleration", metavar="KEY=VALUE:EFFECT",
-        help="toleration for GPU node components, or KEY:EFFECT (default: tolerate all taints)",
+        help="toleration for GPU node components, KEY:EFFECT, or : for every taint "
+        "(default: nvidia.com/gpu:NoSchedule, the GPU taint)",
     )  # fmt: skip
     p.add_argument(
         "--data", metavar="DIR|cm://NS/NAME",

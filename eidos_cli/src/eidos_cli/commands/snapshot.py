@@ -100,7 +100,7 @@ async def _local(args: argparse.Namespace) -> dict[str, object]:
 async def _agent(args: argparse.Namespace) -> object:
     from eidos_cli.agent.deploy import run_agent
     from eidos_cli.agent.manifests import AgentOptions, snapshot_configmap
-    from eidos_cli.nodeflags import parse_selectors, parse_tolerations
+    from eidos_cli.nodeflags import TOLERATE_ALL, parse_selectors, parse_tolerations
 
     target = parse_uri(args.output)
     # The Job always writes a ConfigMap; a file or stdout destination is served from it afterwards.
@@ -112,7 +112,8 @@ async def _agent(args: argparse.Namespace) -> object:
         service_account=args.service_account_name,
         output=job_output,
         node_selector=parse_selectors(args.node_selector, flag="--node-selector"),
-        tolerations=parse_tolerations(args.toleration, flag="--toleration"),
+        # The agent must reach whichever GPU node it is sent to, however that node is tainted.
+        tolerations=parse_tolerations(args.toleration, flag="--toleration") or TOLERATE_ALL,
         image_pull_secrets=tuple(args.image_pull_secret),
         host=args.host,
         all_gpus=args.all_gpus,
