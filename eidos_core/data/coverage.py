@@ -306,8 +306,23 @@ def coverage(store: RecipeStore) -> str:
     parents = {p for chain in store.chains.values() for p in chain[:-1]}
     unused = [n for n in hidden if store.overlays[n].criteria is None and n not in parents]
     if matchable:
-        listed = ", ".join(f"{code(n)} ({store.overlays[n].criteria})" for n in matchable)
-        out.append(f"Not in the tables above (their criteria combine fields the tables leave at `any`): {listed}.\n")
+        # Each such overlay's own criteria as the query: what that combination gets.
+        queries = [c for c in (store.overlays[n].criteria for n in matchable) if c is not None]
+        nodes = any(q.nodes for q in queries)
+        out.append("Combinations the tables above leave at `any` (one query per such overlay's criteria):\n")
+        out.append(
+            table(
+                ["service", "accelerator", "intent", "os", *(["nodes"] if nodes else []), "overlays"],
+                (
+                    [
+                        *(code(v) for v in (q.service, q.accelerator, q.intent, q.os)),
+                        *([str(q.nodes or NONE)] if nodes else []),
+                        _cell(store, q, shown),
+                    ]
+                    for q in queries
+                ),
+            )
+        )
     if unused:
         listed = ", ".join(code(n) for n in unused)
         out.append(f"Never applied (no criteria, and no overlay names it as its base): {listed}.\n")

@@ -130,7 +130,7 @@ def test_mini_data_set_versions_nodes_parents_and_unused() -> None:
     assert "| overlay | service | accelerator | intent | os | nodes | base |" in text
     (big,) = rows_of(text, code("big"))
     assert "| — | `h100` | — | — | 64 |" in big
-    assert "Not in the tables above" in text and "`big` (criteria(accelerator=h100, nodes=64))" in text
+    assert "| `any` | `h100` | `any` | `any` | 64 | **`big`** |" in text
     assert "Never applied (no criteria, and no overlay names it as its base): `orphan`." in text
     assert rows_of(text, "`p` (parent only)")
     # gke + cos: the service overlay with its parent, then the dedicated one in bold.

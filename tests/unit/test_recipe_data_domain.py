@@ -200,3 +200,23 @@ def test_no_value_the_charts_ignore() -> None:
             assert "nicClusterPolicy" not in files["network-operator/values.yaml"], criteria
             manifests = [v for p, v in files.items() if p.startswith("network-operator/manifests/")]
             assert any("kind: NicClusterPolicy" in m for m in manifests), criteria
+
+
+def test_dra_driver_looks_for_the_driver_where_the_service_puts_it() -> None:
+    # The DRA driver (IMEX ComputeDomains on GB200/GB300) reads the driver from the host; it was
+    # pointed at the GPU Operator's driver container everywhere, also where GKE or the EKS
+    # Amazon Linux AMI installs the driver itself.
+    checked = set()
+    for criteria in DISTINCT:
+        files = bundle_files(criteria)
+        if "nvidia-dra-driver-gpu/values.yaml" not in files:
+            continue
+        driver_enabled = files["gpu-operator/values.yaml"]["driver"]["enabled"]
+        expected = (
+            "/home/kubernetes/bin/nvidia"
+            if criteria.service == "gke"
+            else ("/run/nvidia/driver" if driver_enabled else "/")
+        )
+        assert files["nvidia-dra-driver-gpu/values.yaml"]["nvidiaDriverRoot"] == expected, criteria
+        checked.add(expected)
+    assert len(checked) == 3
