@@ -139,7 +139,8 @@ def test_coverage_update_rewrites_between_the_markers(capsys: pytest.CaptureFixt
     code, out, err = run_main(capsys, "data", "coverage", "--update", str(doc))
     assert code == 0 and out == "" and "updated" in err
     text = doc.read_text()
-    assert text.startswith(f"# Title\n\n{BEGIN}\n### Components\n") and text.endswith(f"\n{END}\n\n## After\n") and "stale" not in text
+    assert text.startswith(f"# Title\n\n{BEGIN}\n### Components\n") and "stale" not in text
+    assert text.endswith(f"\n{END}\n\n## After\n")
     code, _, err = run_main(capsys, "data", "coverage", "--update", str(doc))
     assert code == 0 and "already up to date" in err and doc.read_text() == text
     doc.write_text("no markers\n")
