@@ -157,7 +157,9 @@ async def test_body_too_large(make_client: MakeClient) -> None:
     client = await make_client(Settings(max_body_bytes=1024))
     resp = await client.post("/v1/recipe", data=b"x" * 4096)
     assert resp.status == 413
-    assert (await resp.json())["code"] == "PAYLOAD_TOO_LARGE"
+    body = await resp.json()
+    assert body["code"] == "PAYLOAD_TOO_LARGE"
+    assert body["message"] == "request body is larger than 1024 bytes"
 
 
 async def test_rate_limit_429_and_probes_exempt(make_client: MakeClient) -> None:
@@ -174,6 +176,26 @@ async def test_rate_limit_429_and_probes_exempt(make_client: MakeClient) -> None
     metrics = await (await client.get("/metrics")).text()
     assert metric_value(metrics, "eidos_rate_limit_rejects_total") == 1
     assert metric_value(metrics, "eidos_http_requests_total", {"path": "/v1/recipe", "status": "429"}) == 1
+
+
+async def test_429_carries_the_rate_limit_headers_of_a_success(make_client: MakeClient) -> None:
+    # rate 0.5/s: the bucket cannot gain a whole token between these requests.
+    client = await make_client(Settings(rate_limit=0.5, rate_burst=2))
+    first = await client.get("/v1/recipe")
+    assert (first.status, first.headers["X-RateLimit-Remaining"], first.headers["X-RateLimit-Reset"]) == (200, "1", "2")
+    last = await client.get("/nowhere")  # a 404 takes a token and carries the headers too
+    assert (last.status, last.headers["X-RateLimit-Remaining"], last.headers["X-RateLimit-Reset"]) == (404, "0", "4")
+    refused = await client.get("/v1/recipe", headers={"X-Request-Id": "refused-1"})
+    assert refused.status == 429
+    assert refused.headers["X-RateLimit-Limit"] == first.headers["X-RateLimit-Limit"] == "2"
+    assert refused.headers["X-RateLimit-Remaining"] == "0"
+    assert refused.headers["X-RateLimit-Reset"] == "4"  # 2 tokens short at 0.5/s
+    assert refused.headers["Retry-After"] == "2"  # one token at 0.5/s
+    assert refused.headers["X-Request-Id"] == "refused-1"
+    assert refused.headers["Content-Type"] == "application/json"
+    body = await refused.json()
+    assert body["details"] == {"limit": 0.5, "burst": 2}
+    assert body["requestId"] == "refused-1"
 
 
 async def test_metrics_parse(make_client: MakeClient) -> None:

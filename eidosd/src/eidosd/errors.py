@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from eidos_core.errors import EidosError
+from eidosd.keys import SETTINGS
 
 JSON = "application/json"
 
@@ -78,7 +79,7 @@ def from_http_exception(exc: web.HTTPException, request: web.Request, request_id
         message = f"method {request.method} is not allowed here (allowed: {', '.join(allowed)})"
         details = {"method": request.method, "allowed": allowed}
     elif exc.status == 413:
-        message = f"request body is larger than {request.app._client_max_size} bytes"
+        message = f"request body is larger than {request.app[SETTINGS].max_body_bytes} bytes"
     response = error_response(exc.status, code, message, request_id, retryable=retryable, details=details)
     if "Allow" in exc.headers:
         response.headers["Allow"] = exc.headers["Allow"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -10,10 +11,12 @@ from eidos_core.sources.base import RecipeSource
 from eidosd.bodies import BodyParser
 from eidosd.deadline import Deadlines
 from eidosd.metrics import Metrics
-from eidosd.pipeline import InFlight, Pipeline
 from eidosd.recipes import RecipeService
 from eidosd.settings import Settings
 from eidosd.supervise import TaskHealth
+
+if TYPE_CHECKING:  # the pipeline renders errors (errors.py), which read SETTINGS from here
+    from eidosd.pipeline import InFlight, Pipeline
 
 
 @dataclass(slots=True)
@@ -28,9 +31,9 @@ SOURCE = web.AppKey("source", RecipeSource)
 RECIPES = web.AppKey("recipes", RecipeService)
 METRICS = web.AppKey("metrics", Metrics)
 LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
-IN_FLIGHT = web.AppKey("in_flight", InFlight)
+IN_FLIGHT: web.AppKey[InFlight] = web.AppKey("in_flight")
 DEADLINES = web.AppKey("deadlines", Deadlines)
-PIPELINE = web.AppKey("pipeline", Pipeline)
+PIPELINE: web.AppKey[Pipeline] = web.AppKey("pipeline")
 # The recipe-data follower's state: /ready is 503 while it is not running.
 FOLLOWER = web.AppKey("follower", TaskHealth)
 BODIES = web.AppKey("bodies", BodyParser)

@@ -39,6 +39,7 @@ X_REQUEST_ID = istr("X-Request-Id")
 X_LIMIT = istr("X-RateLimit-Limit")
 X_REMAINING = istr("X-RateLimit-Remaining")
 X_RESET = istr("X-RateLimit-Reset")
+RETRY_AFTER = istr("Retry-After")
 UNMATCHED = "unmatched"
 # Recorded (metrics, access log) for a request whose client hung up before its response:
 # nginx's "client closed request". Nothing is sent; it must not look like a server error.
@@ -160,7 +161,7 @@ class Pipeline:
                         429, "RATE_LIMIT_EXCEEDED", "rate limit exceeded", rid, retryable=True,
                         details={"limit": limiter.rate, "burst": limiter.burst},
                     )  # fmt: skip
-                    response.headers["Retry-After"] = str(retry_after)
+                    response.headers[RETRY_AFTER] = str(retry_after)
                 else:
                     deadlines.start(task)
                     try:
@@ -210,11 +211,13 @@ class Pipeline:
                     except Exception:
                         log.exception("unhandled error", extra={"path": request.path, "method": request.method})
                         response = error_response(500, "INTERNAL", "internal server error", rid, retryable=True)
-                    headers = response.headers
-                    headers[X_LIMIT] = limit_header
-                    headers[X_REMAINING] = str(remaining)
-                    headers[X_RESET] = str(reset)
-                response.headers[X_REQUEST_ID] = rid
+                # On every response, 429s included: a refused client learns the same as an
+                # admitted one (design.md §3.4).
+                headers = response.headers
+                headers[X_LIMIT] = limit_header
+                headers[X_REMAINING] = str(remaining)
+                headers[X_RESET] = str(reset)
+                headers[X_REQUEST_ID] = rid
             finally:
                 deadlines.finish(task)
                 stats.in_flight -= 1

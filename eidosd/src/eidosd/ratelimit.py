@@ -1,43 +1,58 @@
-"""One token bucket per process (aiolimiter): RATE_LIMIT tokens/s, capacity RATE_BURST.
+"""One token bucket per process: RATE_LIMIT tokens/s, capacity RATE_BURST, starts full.
 
 Non-blocking: a request either takes a token now or is refused with how long to wait.
+
+The bucket is our own, not aiolimiter's. aiolimiter's public API can say whether a token is
+there (``has_capacity``) and take one (``acquire``, a coroutine), but not how many are left,
+and ``X-RateLimit-Remaining`` / ``X-RateLimit-Reset`` need exactly that: reading it meant
+aiolimiter's private ``_level``. A token bucket is a few lines of arithmetic on a monotonic
+clock (the token count as of the last call, refilled lazily), and the clock can be injected
+so tests step time instead of sleeping.
 """
 
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from typing import NamedTuple
-
-from aiolimiter import AsyncLimiter
 
 
 class Decision(NamedTuple):
     allowed: bool
-    remaining: int
-    reset_seconds: int  # until the bucket is full again
-    retry_after: int  # until one token is available (refusals only)
+    remaining: int  # whole tokens left after this request's was taken (0 when refused)
+    reset_seconds: int  # until the bucket is full again, rounded up
+    retry_after: int  # until one token is available, rounded up, at least 1 (refusals only; else 0)
 
 
 class RateLimiter:
-    def __init__(self, rate: float, burst: int) -> None:
+    """Token bucket: ``burst`` tokens, refilled continuously at ``rate`` tokens per second."""
+
+    __slots__ = ("_clock", "_tokens", "_updated", "burst", "limit_header", "rate")
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        if not rate > 0 or math.isinf(rate) or burst < 1:
+            raise ValueError(f"rate must be a finite number > 0 and burst >= 1 (rate={rate!r}, burst={burst!r})")
         self.rate = rate
         self.burst = burst
-        # aiolimiter is a leaky bucket of capacity max_rate draining max_rate/time_period per
-        # second: exactly a token bucket of `burst` tokens refilled at `rate` per second.
-        self._bucket = AsyncLimiter(max_rate=burst, time_period=burst / rate)
         self.limit_header = str(burst)
-
-    def _level(self) -> float:
-        # has_capacity() leaks the bucket up to now; the level itself is not public API.
-        return float(self._bucket._level)
+        self._clock = clock
+        self._tokens = float(burst)
+        self._updated = clock()
 
     def try_acquire(self) -> Decision:
-        bucket = self._bucket
-        if bucket.has_capacity(1):
-            # Capacity is there, so acquire() completes without suspending: take it inline.
-            bucket._level += 1
-            level = bucket._level
-            return Decision(True, int(self.burst - level), -int(-level // self.rate), 0)
-        level = self._level()
-        wait = (level + 1 - self.burst) / self.rate
-        return Decision(False, 0, math.ceil(level / self.rate), max(1, math.ceil(wait)))
+        """Take one token if there is one; never waits."""
+        now = self._clock()
+        rate = self.rate
+        burst = self.burst
+        elapsed = now - self._updated
+        tokens = self._tokens
+        if elapsed > 0:  # an injected clock may stand still; a monotonic one never goes back
+            tokens = min(burst, tokens + elapsed * rate)
+            self._updated = now
+        if tokens >= 1:
+            tokens -= 1
+            self._tokens = tokens
+            return Decision(True, int(tokens), math.ceil((burst - tokens) / rate), 0)
+        self._tokens = tokens
+        return Decision(False, 0, math.ceil((burst - tokens) / rate), max(1, math.ceil((1 - tokens) / rate)))
