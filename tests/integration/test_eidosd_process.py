@@ -105,6 +105,17 @@ def test_bad_setting_stops_startup_with_one_line() -> None:
     assert proc.stderr.strip() == "eidosd: PORT='http': must be an integer from 1 to 65535"
 
 
+def test_help_lists_the_settings_and_exits_0_even_with_a_bad_setting() -> None:
+    assert EIDOSD
+    env = {**os.environ, "PORT": "http"}
+    proc = subprocess.run([EIDOSD, "--help"], env=env, capture_output=True, text=True, timeout=20)
+    assert proc.returncode == 0, proc.stderr
+    assert "  PORT " in proc.stdout and "[default: 8080;" in proc.stdout
+    proc = subprocess.run([EIDOSD, "--port=9"], env=env, capture_output=True, text=True, timeout=20)
+    assert proc.returncode == 2
+    assert "unrecognized arguments: --port=9" in proc.stderr
+
+
 def test_allowlist_is_enforced(start_eidosd) -> None:  # type: ignore[no-untyped-def]
     base = start_eidosd(EIDOS_ALLOWED_ACCELERATORS="h100,l40")
     assert get(base + "/v1/recipe?accelerator=h100")[0] == 200
