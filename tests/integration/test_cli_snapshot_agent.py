@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import stat
@@ -215,6 +216,30 @@ async def test_the_job_requests_one_gpu_unless_all_gpus_is_asked_for(
             cluster.delete(resource, NS, "eidos")
 
 
+async def test_collection_flags_are_passed_on_to_the_job(
+    cluster: KubeFixture, kubelets: list[Kubelet], tmp_path: Path
+) -> None:
+    kubelet = Kubelet(cluster, tmp_path, path_dirs=[])
+    kubelets.append(kubelet)
+    code, _, err = await eidos_cli(
+        tmp_path, "snapshot", "--deploy-agent", "-o", f"cm://{NS}/node-facts", "-t", "json", "--timeout", "20s",
+        "--collectors", "os,k8s", "--collector-timeout", "30", "--api-deadline", "5", "--node-name", "elsewhere",
+    )  # fmt: skip
+    assert code == 0, err
+    assert kubelet.job is not None
+    (container,) = kubelet.job["spec"]["template"]["spec"]["containers"]
+    assert container["args"] == [
+        "--output", f"cm://{NS}/node-facts", "--namespace", NS,
+        "--collectors", "os,k8s", "--collector-timeout", "30.0", "--api-deadline", "5.0", "--format", "json",
+    ]  # fmt: skip
+    assert "--timeout may end the wait before the agent has written its snapshot" in err  # 20 s < 30 s + 5 s
+    cm = cluster.get("configmaps", NS, "node-facts")
+    assert cm is not None and cm["data"]["format"] == "json"
+    doc = json.loads(cm["data"]["snapshot.json"])
+    assert sorted(k for k in doc["metadata"] if k.startswith("collector.")) == ["collector.k8s", "collector.os"]
+    assert doc["metadata"]["source-node"] == NODE  # the node the Job ran on, not --node-name
+
+
 async def test_cleanup_leaves_objects_that_existed_before(
     cluster: KubeFixture, kubelets: list[Kubelet], tmp_path: Path
 ) -> None:
@@ -265,6 +290,8 @@ async def test_missing_rbac_rights_name_what_to_grant_and_leave_nothing(cluster:
         (["--timeout", "soon"], "--timeout='soon': not a duration"),
         (["-o", "cm://Bad_NS/x"], "cm://Bad_NS/x"),
         (["-o", "cm://kube-system/x"], "may only write in its own namespace 'gpu-operator', not 'kube-system'"),
+        (["-o", "cm://gpu-operator/x", "-t", "table"], "the agent Job writes a ConfigMap as yaml or json"),
+        (["--api-deadline", "-1"], "'-1' is not a number of seconds >= 0"),
     ],
 )
 async def test_bad_agent_flags_fail_before_touching_the_cluster(

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import pytest
 
+from eidos_agent.collectors.base import node_name_from_env
 from eidos_agent.collectors.k8s import (
     flatten_policy,
     image_readings,
     image_tag,
-    node_name_from_env,
     node_readings,
     provider_of,
 )

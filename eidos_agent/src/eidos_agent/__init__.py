@@ -1,5 +1,6 @@
-"""eidos-agent: runs as a Kubernetes Job and snapshots the cluster and its node.
+"""eidos-agent: snapshots a node and its cluster, as a Kubernetes Job (``python -m eidos_agent``).
 
-Only the package exists so far; the collectors and the Job entry point are the subject of
-the Kubernetes issue and are not written yet.
+``collectors`` read the node (K8s, GPU, OS, SystemD), ``snapshotter`` runs them and writes the
+snapshot (the one run that ``eidos-cli snapshot`` uses too), ``flags`` declares the run's flags for
+both programs.
 """

@@ -67,6 +67,19 @@ def one_line(data: bytes, limit: int = _REASON_LENGTH) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+NODE_NAME_VARIABLES = ("NODE_NAME", "KUBERNETES_NODE_NAME", "HOSTNAME")
+
+
+def node_name_from_env(env: Mapping[str, str] | None = None) -> str:
+    """The node to describe: the first of ``NODE_NAME`` (the Job sets it from the downward API),
+    ``KUBERNETES_NODE_NAME`` and ``HOSTNAME`` that is set; ``""`` when none is."""
+    env = os.environ if env is None else env
+    for var in NODE_NAME_VARIABLES:
+        if env.get(var, "").strip():
+            return env[var].strip()
+    return ""
+
+
 class CommandError(Exception):
     """The command could not be started, or did not finish in time; the message is the reason."""
 

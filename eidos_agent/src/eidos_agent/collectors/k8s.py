@@ -8,7 +8,6 @@ Only ClusterPolicies of group ``nvidia.com`` are read (design.md §3.8).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from functools import partial
 from typing import Any
@@ -27,14 +26,6 @@ GPU_RESOURCE = "nvidia.com/gpu"
 POD_PAGE = 500
 POLICY = ("nvidia.com", "v1", "clusterpolicies")
 _PROVIDERS = {"aws": "eks", "gce": "gke", "azure": "aks", "oci": "oke"}
-
-
-def node_name_from_env(env: Mapping[str, str] | None = None) -> str:
-    env = os.environ if env is None else env
-    for var in ("NODE_NAME", "KUBERNETES_NODE_NAME", "HOSTNAME"):
-        if env.get(var, "").strip():
-            return env[var].strip()
-    return ""
 
 
 def provider_of(provider_id: str) -> str:

@@ -8,8 +8,10 @@ Subtypes (names and keys as in the Go reference): ``grub`` — the kernel comman
 (else ``/usr/lib/os-release``), plus our lowercase keys ``source`` (``host`` or ``container``),
 ``source-root``, ``proc-root`` and ``kernel`` (the kernel release).
 
-The root is the host's when it is mounted (``--host-root /host``), else ``/`` — the container's
-``/etc/os-release``, which is why ``source`` says which one was read (design §3.8). Symlinks under
+The root is the host's when it is mounted (``--host-root /host``; the agent's host variant mounts
+only the node's ``/etc/os-release`` there, so ``/proc`` then comes from the container, which shows
+the node's kernel-wide values), else ``/`` — the container's ``/etc/os-release``, which is why
+``source`` says which one was read (design §3.8). Symlinks under
 a host root are resolved inside that root, so ``/host/etc/os-release -> /usr/lib/os-release`` never
 reads the container's file. A source that cannot be read drops its subtype and adds a note.
 

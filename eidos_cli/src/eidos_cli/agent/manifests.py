@@ -44,6 +44,7 @@ class AgentOptions:
     image_pull_secrets: Sequence[str] = ()
     host: bool = False
     all_gpus: bool = False  # NVIDIA_VISIBLE_DEVICES=all instead of one GPU from the device plugin
+    agent_args: Sequence[str] = ()  # more flags for python -m eidos_agent (eidos_agent.flags.job_args)
 
 
 def _meta(name: str, namespace: str | None = None) -> dict[str, Any]:
@@ -133,7 +134,7 @@ def _restricted() -> tuple[dict[str, Any], dict[str, Any]]:
 
 def job_object(opts: AgentOptions) -> dict[str, Any]:
     snapshot_configmap(opts)
-    args = ["--output", opts.output, "--namespace", opts.namespace]
+    args = ["--output", opts.output, "--namespace", opts.namespace, *opts.agent_args]
     volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {}}]
     mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
     pod_security, container_security = _restricted()

@@ -1,8 +1,12 @@
 """``eidos-cli snapshot``: describe a node and its cluster, here or through an agent Job.
 
-Locally it runs the agent's collectors in this process. With ``--deploy-agent`` it runs them
-as a Job on a cluster node (see ``eidos_cli.agent``), then reads the snapshot ConfigMap and
-writes it where ``--output`` says.
+Locally it runs the agent's own snapshot run, :func:`eidos_agent.snapshotter.run_snapshot`, in
+this process: the same collectors, flags (``eidos_agent.flags``), time limits and exit codes as
+``python -m eidos_agent`` (1 when every collector was skipped and nothing was written, otherwise
+the write's code: 6 when the API stays unavailable past ``--api-deadline``, 4 when RBAC forbids
+it, …). With ``--deploy-agent`` that run happens in a Job on a cluster node (see
+``eidos_cli.agent``), with the collection flags that differ from their defaults passed on to it;
+the CLI then reads the snapshot ConfigMap and writes it where ``--output`` says.
 """
 
 from __future__ import annotations
@@ -13,14 +17,13 @@ import logging
 import math
 import os
 
+from eidos_agent.flags import add_collection_flags, add_node_flags, job_args, options_from_args
 from eidos_cli.agent.manifests import DEFAULT_IMAGE
-from eidos_cli.options import add_bool, add_kubeconfig, add_list, add_output
-from eidos_core import __version__
+from eidos_cli.options import add_bool, add_list, add_output
 from eidos_core.durations import parse_duration
-from eidos_core.errors import InvalidRequestError, UnavailableError
+from eidos_core.errors import InvalidRequestError
 from eidos_core.io.documents import read_document, write_document
 from eidos_core.io.uri import Scheme, parse_uri
-from eidos_core.snapshot.model import snapshot_to_document
 
 log = logging.getLogger("eidos_cli.snapshot")
 
@@ -45,9 +48,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_output(p, what="the snapshot")
-    add_kubeconfig(p)
-    p.add_argument("--node-name", default=None, help="node to describe locally (default: env NODE_NAME)")
-    p.add_argument("--host-root", default="", help="where the host's / is mounted, for local collection")
+    p.add_argument(
+        "-k", "--kubeconfig", metavar="FILE",
+        help="kubeconfig of the cluster: the K8s collector's and a cm:// output's here, the Job's with "
+        "--deploy-agent (default: the in-cluster service account, else $KUBECONFIG, else ~/.kube/config)",
+    )  # fmt: skip
+    collection = p.add_argument_group(
+        "collection",
+        "Here, or with --deploy-agent in the agent Job, which gets every one of these that differs from its "
+        "default except --node-name and --host-root. Exit 1 when every collector was skipped (nothing is "
+        "written); otherwise the write's code (6 API unavailable past --api-deadline, 4 forbidden).",
+    )
+    add_node_flags(collection, env=env, note="; not passed to the Job, which describes the node it runs on")
+    add_collection_flags(collection, env=env)
     agent = p.add_argument_group("agent Job (--deploy-agent)")
     add_bool(agent, "--deploy-agent", default=False, help="run the collectors as a Job on a cluster node")
     agent.add_argument(
@@ -68,11 +81,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         agent, "--toleration", metavar="KEY[=VALUE]:EFFECT",
         help="toleration for the Job's pod; none given tolerates every taint",
     )  # fmt: skip
-    agent.add_argument("--timeout", default="5m", help="how long to wait for the Job (Go duration; default 5m)")
+    agent.add_argument(
+        "--timeout", default="5m",
+        help="how long to wait for the Job (Go duration; default 5m; 0 means 5m): exit 5 when it has not finished "
+        "by then, 6 when it fails",
+    )  # fmt: skip
     add_bool(agent, "--cleanup", default=True, help="delete the Job and the RBAC objects this run created")
     add_bool(
         agent, "--host", default=False,
-        help="host variant: also mount the node's /etc/os-release read-only (the node's OS, not the image's)",
+        help="host variant: also mount the node's /etc/os-release read-only at /host/etc/os-release (the node's OS, "
+        "not the image's); nothing else of the host, still non-root (the namespace's Pod Security must admit a "
+        "hostPath)",
     )  # fmt: skip
     add_bool(
         agent, "--all-gpus", default=False,
@@ -80,21 +99,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "device plugin (needs a device plugin that accepts the variable from unprivileged pods)",
     )  # fmt: skip
     p.set_defaults(run=run)
-
-
-async def _local(args: argparse.Namespace) -> dict[str, object]:
-    from eidos_agent.collectors import build_collectors
-    from eidos_agent.collectors.k8s import node_name_from_env
-    from eidos_agent.snapshotter import assemble, collect_all, status_of
-
-    node = args.node_name or node_name_from_env()
-    collectors = build_collectors(node_name=node, kubeconfig=args.kubeconfig, host_root=args.host_root)
-    results = await collect_all(collectors, 120.0)
-    for result in results:
-        log.info("collector finished", extra={"collector": result.name, "status": status_of(result)})
-    if all(result.skipped for result in results):
-        raise UnavailableError("no collector succeeded; see the statuses above")
-    return snapshot_to_document(assemble(results, node=node, version=__version__))
 
 
 async def _agent(args: argparse.Namespace) -> object:
@@ -105,6 +109,11 @@ async def _agent(args: argparse.Namespace) -> object:
     target = parse_uri(args.output)
     # The Job always writes a ConfigMap; a file or stdout destination is served from it afterwards.
     job_output = str(target) if target.scheme is Scheme.CONFIGMAP else f"cm://{args.namespace}/eidos-snapshot"
+    extra = job_args(args)
+    if target.scheme is Scheme.CONFIGMAP and args.format != "yaml":
+        if args.format not in ("yaml", "json"):
+            raise InvalidRequestError(f"--format={args.format}: the agent Job writes a ConfigMap as yaml or json")
+        extra += ["--format", args.format]
     opts = AgentOptions(
         namespace=args.namespace,
         image=args.image,
@@ -117,24 +126,33 @@ async def _agent(args: argparse.Namespace) -> object:
         image_pull_secrets=tuple(args.image_pull_secret),
         host=args.host,
         all_gpus=args.all_gpus,
+        agent_args=tuple(extra),
     )
     snapshot_configmap(opts)  # a destination the Job could not write fails before any API call
     timeout = parse_duration("--timeout", args.timeout) or 300.0
     if not math.isfinite(timeout):
         raise InvalidRequestError(f"--timeout={args.timeout!r}: must be a finite duration")
+    if timeout <= args.collector_timeout + args.api_deadline:
+        log.warning(
+            "--timeout may end the wait before the agent has written its snapshot",
+            extra={"timeout": f"{timeout:g}s", "collector_timeout": f"{args.collector_timeout:g}s",
+                   "api_deadline": f"{args.api_deadline:g}s"},
+        )  # fmt: skip
     await run_agent(opts, wait_s=timeout, cleanup=args.cleanup, kubeconfig=args.kubeconfig)
     return await read_document(job_output, kubeconfig=args.kubeconfig)
 
 
 async def _run(args: argparse.Namespace) -> int:
+    if not args.deploy_agent:
+        from eidos_agent.snapshotter import run_snapshot
+
+        await run_snapshot(options_from_args(args, output=args.output, kubeconfig=args.kubeconfig))
+        return 0
     target = parse_uri(args.output)  # a bad destination fails before any work
-    if args.deploy_agent:
-        doc = await _agent(args)
-        if target.scheme is Scheme.CONFIGMAP:
-            log.info("snapshot saved to ConfigMap", extra={"output": str(target)})
-            return 0
-    else:
-        doc = await _local(args)
+    doc = await _agent(args)
+    if target.scheme is Scheme.CONFIGMAP:
+        log.info("snapshot saved to ConfigMap", extra={"output": str(target)})
+        return 0
     where = await write_document(args.output, doc, component="snapshot", fmt=args.format, kubeconfig=args.kubeconfig)
     log.info("snapshot written", extra={"output": str(where)})
     return 0
