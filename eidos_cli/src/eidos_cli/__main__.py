@@ -6,16 +6,15 @@ Exit codes (design.md §3.11): 0 ok, 2 bad input (argparse's usage errors includ
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 
 from eidos_cli import logs
 from eidos_cli.commands import COMMANDS, bundle_check
 from eidos_cli.options import env_bool
+from eidos_cli.parser import GLOBAL_FLAGS, CommandParser, Parser, add_global_flags
 from eidos_core import __version__
 from eidos_core.errors import EidosError
 
@@ -24,40 +23,20 @@ log = logging.getLogger("eidos_cli")
 INTERNAL_ERROR = 8
 
 
-class Parser(argparse.ArgumentParser):
-    """Usage errors as one line (exit 2), pointing at --help instead of dumping the usage."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
-
-
-def _global_flags(parser: argparse.ArgumentParser, *, root: bool) -> None:
-    # On subcommands the defaults are SUPPRESS so they never overwrite what the root parsed.
-    default: object = False if root else argparse.SUPPRESS
-    parser.add_argument("--debug", action="store_true", default=default, help="debug logging (env EIDOS_DEBUG)")
-    parser.add_argument(
-        "--log-json", action="store_true", default=default, help="JSON log lines on stderr (env EIDOS_LOG_JSON)"
-    )
-
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> Parser:
     parser = Parser(
         prog="eidos-cli",
         description="Eidos: snapshot a GPU cluster, resolve its recipe, validate it, and bundle it for deployment.",
         epilog="Run 'eidos-cli COMMAND --help' for a command's flags and an example.",
     )
     parser.add_argument("-v", "--version", action="version", version=f"eidos-cli version {__version__}")
-    _global_flags(parser, root=True)
-    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    # Subcommands (and theirs: argparse's default parser_class is the parent's class) are
+    # CommandParsers: they take the global flags too.
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=CommandParser)
     for command in COMMANDS:
         command.register(sub)
     bundle_check.attach(sub.choices["bundle"])  # `bundle check DIR` beside `bundle -r …`
-    for child in sub.choices.values():
-        _global_flags(child, root=False)
-        _nested = [a for a in child._actions if isinstance(a, argparse._SubParsersAction)]
-        for action in _nested:
-            for grandchild in action.choices.values():
-                _global_flags(grandchild, root=False)
+    add_global_flags(parser.add_argument_group(GLOBAL_FLAGS), default=False)
     return parser
 
 

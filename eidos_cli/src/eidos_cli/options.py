@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from eidos_cli.parser import ArgumentContainer
 from eidos_core.io.documents import FORMATS
 
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
@@ -32,7 +33,7 @@ def env_bool(env: dict[str, str] | Any, name: str) -> bool:
         raise SystemExit(2) from None
 
 
-def add_bool(parser: argparse._ActionsContainer, flag: str, *, default: bool, help: str) -> None:
+def add_bool(parser: ArgumentContainer, flag: str, *, default: bool, help: str) -> None:
     """``--flag`` sets true; ``--flag=false`` (any ParseBool spelling) sets false."""
     parser.add_argument(
         flag, nargs="?", const=True, default=default, type=parse_bool, metavar="BOOL",
@@ -51,7 +52,7 @@ class CommaList(argparse.Action):
         setattr(ns, self.dest, current)
 
 
-def add_list(parser: argparse._ActionsContainer, *flags: str, metavar: str, help: str) -> None:
+def add_list(parser: ArgumentContainer, *flags: str, metavar: str, help: str) -> None:
     parser.add_argument(
         *flags, action=CommaList, default=[], metavar=metavar, help=f"{help} (repeatable; comma-separated)"
     )

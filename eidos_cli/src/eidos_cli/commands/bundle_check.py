@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from eidos_cli.parser import Parser
+
 FORMATS = ("table", "json", "yaml")
 # 1.34: `helm template` offline advertises every API version client-go knows (resource.k8s.io/v1
 # included), so charts pick versions a 1.34 cluster serves; an older target reports them.
@@ -74,9 +76,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(run=run)
 
 
-def attach(bundle_parser: argparse.ArgumentParser) -> None:
+def attach(bundle_parser: Parser) -> None:
     """Add ``check`` under ``bundle``; ``-r`` stays required for ``bundle`` itself."""
-    recipe = next(a for a in bundle_parser._actions if a.dest == "recipe")
+    recipe = next(a for a in bundle_parser.options if a.dest == "recipe")
     recipe.required = False  # argparse would demand it of `bundle check` too
     render = bundle_parser.get_default("run")
 

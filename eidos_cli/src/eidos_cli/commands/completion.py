@@ -1,13 +1,16 @@
 """``eidos-cli completion bash|zsh|fish``: a shell completion script, generated from the parser.
 
 The script knows the commands, their actions (``data validate``) and every command's flags,
-so it never falls behind the CLI: it is built from the same argparse tree at run time.
+so it never falls behind the CLI: it is built at run time from what the parsers recorded
+(``Parser.subcommands``, ``Parser.options``), the same tree the CLI parses with.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+from eidos_cli.parser import Parser
 
 SHELLS = ("bash", "zsh", "fish")
 
@@ -29,24 +32,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(run=run)
 
 
-def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return dict(action.choices)
-    return {}
-
-
-def _flags(parser: argparse.ArgumentParser) -> list[str]:
-    return sorted(o for a in parser._actions for o in a.option_strings if o.startswith("--"))
-
-
-def tree(parser: argparse.ArgumentParser) -> dict[str, tuple[list[str], list[str]]]:
+def tree(parser: Parser) -> dict[str, tuple[list[str], list[str]]]:
     """Command path ("" for the root, "data", "data validate") → (sub-words, flags)."""
     out: dict[str, tuple[list[str], list[str]]] = {}
 
-    def walk(p: argparse.ArgumentParser, path: str) -> None:
-        children = _subparsers(p)
-        out[path] = (sorted(children), _flags(p))
+    def walk(p: Parser, path: str) -> None:
+        children = p.subcommands
+        out[path] = (sorted(children), p.long_flags())
         for name, child in children.items():
             walk(child, f"{path} {name}".strip())
 
