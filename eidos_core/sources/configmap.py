@@ -1,10 +1,10 @@
 """Recipe data from one ConfigMap (``RECIPE_CONFIGMAP=namespace/name``), followed by watching.
 
-Get the ConfigMap, then watch it from that resourceVersion (kopf-style list-then-watch):
-every event moves the resourceVersion forward; a stream that ends is resumed from it; a 410
-Gone (history compacted) means get again; API errors back off exponentially up to a cap. Keys
-follow the ``a__b.yaml`` = ``a/b.yaml`` convention. Only data that validates replaces the
-current store; a deleted or broken ConfigMap is reported and the last good data stays.
+The watching itself (get, then watch from that resourceVersion; 410 Gone gets again; API failures
+back off) is :mod:`eidos_core.kube.watching`; this module turns what it sees into recipe data.
+Keys follow the ``a__b.yaml`` = ``a/b.yaml`` convention. Only data that validates replaces the
+current store; a deleted or broken ConfigMap is reported (the consumer counts it) and the last
+good data stays.
 """
 
 from __future__ import annotations
@@ -12,29 +12,35 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import logging
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import AbstractAsyncContextManager
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, aclosing
 from typing import Any
 
-from kubernetes_asyncio import client, watch
-from kubernetes_asyncio.client.exceptions import ApiException
+from kubernetes_asyncio import client
 
 from eidos_core.data.files import read_mapping
 from eidos_core.data.load import load_store
-from eidos_core.errors import EidosError, NotFoundError
+from eidos_core.errors import NotFoundError
 from eidos_core.kube.client import api_client
 from eidos_core.kube.configmaps import read_configmap
-from eidos_core.kube.errors import translate
+from eidos_core.kube.watching import Backoff, Cursor, Target, WatchEvent, get_object, infinite_watch
 from eidos_core.recipe.model import RecipeStore
 from eidos_core.sources.base import ReloadEvent
 from eidos_core.sources.errors import reload_error
 
-log = logging.getLogger("eidos.sources.configmap")
-
-WATCH_TIMEOUT_SECONDS = 300
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 30.0
+
+
+def configmap_target(namespace: str, name: str) -> Target:
+    return Target(
+        "configmaps",
+        namespace,
+        name,
+        read=lambda api: client.CoreV1Api(api).read_namespaced_config_map,
+        lister=lambda api: client.CoreV1Api(api).list_namespaced_config_map,
+    )
 
 
 def configmap_entries(raw: Mapping[str, Any]) -> dict[str, bytes]:
@@ -53,6 +59,11 @@ async def read_configmap_files(namespace: str, name: str, *, kubeconfig: str | N
 
 
 class ConfigMapSource:
+    """A :class:`~eidos_core.sources.base.RecipeSource` that follows one ConfigMap.
+
+    ``backoff_first``/``backoff_max`` bound the waits after API failures; ``sleep`` and ``rand``
+    are the waiting and the jitter (tests pass recording or fixed ones)."""
+
     def __init__(
         self,
         namespace: str,
@@ -61,18 +72,26 @@ class ConfigMapSource:
         client_factory: Callable[[], AbstractAsyncContextManager[Any]] = api_client,
         backoff_first: float = BACKOFF_FIRST,
         backoff_max: float = BACKOFF_MAX,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
     ) -> None:
         self.namespace = namespace
         self.name = name
         self._client = client_factory
-        self._backoff_first = backoff_first
-        self._backoff_max = backoff_max
-        self._resource_version = ""
-        self._digest = ""
+        self._target = configmap_target(namespace, name)
+        self._cursor = Cursor()
+        self._backoff = Backoff(backoff_first, backoff_max, rand)
+        self._sleep = sleep
+        self._digest = ""  # of the data last seen ("" = none: never seen, or gone)
 
     @property
     def description(self) -> str:
         return f"configmap:{self.namespace}/{self.name}"
+
+    @property
+    def resource_version(self) -> str:
+        """Where the watch resumes: the last resourceVersion seen ("" = it gets the ConfigMap first)."""
+        return self._cursor.resource_version
 
     def _store(self, raw: Mapping[str, Any]) -> RecipeStore:
         files = read_mapping(configmap_entries(raw), self.description)
@@ -84,17 +103,42 @@ class ConfigMapSource:
             h.update(key.encode() + b"\0" + hashlib.sha256(value).digest())
         return h.hexdigest()
 
-    async def _get(self, api: Any) -> dict[str, Any]:
-        raw: dict[str, Any] = api.sanitize_for_serialization(await read_configmap(api, self.namespace, self.name))
-        return raw
-
     async def load(self) -> RecipeStore:
         async with self._client() as api:
-            raw = await self._get(api)
+            raw = await get_object(api, self._target)
         store = await asyncio.to_thread(self._store, raw)
-        self._resource_version = raw["metadata"].get("resourceVersion", "")
+        self._cursor.listed(raw)
         self._digest = self._digest_of(raw)
         return store
+
+    async def updates(self) -> AsyncIterator[ReloadEvent]:
+        watching = infinite_watch(
+            self._target, self._cursor, client_factory=self._client, backoff=self._backoff, sleep=self._sleep
+        )
+        async with aclosing(watching) as events:
+            async for event in events:
+                reload = await self._reload(event)
+                if reload is not None:
+                    yield reload
+
+    async def _reload(self, event: WatchEvent) -> ReloadEvent | None:
+        """What a watch event means for the recipe data: a new store, an error, or nothing."""
+        if event.type in ("LISTED", "ADDED", "MODIFIED"):
+            return await self._changed(event.object)
+        if event.type == "DELETED":
+            return self._lost(
+                NotFoundError(f"ConfigMap {self.namespace}/{self.name} was deleted; keeping the last good data")
+            )
+        if event.type == "ABSENT" and event.error is not None:
+            return self._lost(event.error)
+        return None  # BOOKMARK
+
+    def _lost(self, err: NotFoundError) -> NotFoundError | None:
+        """Report the ConfigMap's disappearance once (until it comes back); the data stay."""
+        if not self._digest:
+            return None
+        self._digest = ""
+        return err
 
     async def _changed(self, raw: Mapping[str, Any]) -> ReloadEvent | None:
         """A new store (or why not) when the data differ from what was last seen.
@@ -110,74 +154,3 @@ class ConfigMapSource:
             return await asyncio.to_thread(self._store, raw)
         except Exception as exc:
             return reload_error(self.description, exc)
-
-    async def updates(self) -> AsyncIterator[ReloadEvent]:
-        delay = self._backoff_first
-        relist = not self._resource_version
-        while True:
-            try:
-                async with self._client() as api:
-                    if relist:
-                        try:
-                            raw = await self._get(api)
-                        except NotFoundError as exc:
-                            if self._digest:  # report the loss once, then keep retrying quietly
-                                self._digest = ""
-                                yield exc
-                            raise
-                        self._resource_version = raw["metadata"].get("resourceVersion", "")
-                        relist = False
-                        event = await self._changed(raw)
-                        if event is not None:
-                            yield event
-                    async for event in self._watch(api):
-                        delay = self._backoff_first  # the API answers: reset the backoff
-                        yield event
-                continue  # a clean end of the stream: resume from the last resourceVersion
-            except ApiException as exc:
-                if exc.status == 410:
-                    log.info("watch history expired (410 Gone); getting %s again", self.description)
-                    relist = True
-                    continue
-                err = translate(exc, verb="watch", resource="configmaps", namespace=self.namespace)
-            except EidosError as exc:
-                err = exc
-            except (TimeoutError, OSError) as exc:
-                err = translate(exc, verb="watch", resource="configmaps", namespace=self.namespace)
-            except Exception as exc:  # the client raises plain Exceptions for malformed streams
-                err = EidosError(f"watching {self.description} failed: {exc}")
-            log.warning("%s: %s; retrying in %.1fs", self.description, err.message, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self._backoff_max)
-            relist = relist or not self._resource_version
-
-    async def _watch(self, api: Any) -> AsyncIterator[ReloadEvent]:
-        v1 = client.CoreV1Api(api)
-        stream = watch.Watch()
-        try:
-            async for event in stream.stream(
-                v1.list_namespaced_config_map,
-                self.namespace,
-                field_selector=f"metadata.name={self.name}",
-                resource_version=self._resource_version,
-                timeout_seconds=WATCH_TIMEOUT_SECONDS,
-                allow_watch_bookmarks=True,
-            ):
-                raw = event["raw_object"]
-                version = (raw.get("metadata") or {}).get("resourceVersion")
-                if version:
-                    self._resource_version = version
-                kind = event["type"]
-                if kind == "BOOKMARK":
-                    continue
-                if kind == "DELETED":
-                    self._digest = ""
-                    yield NotFoundError(
-                        f"ConfigMap {self.namespace}/{self.name} was deleted; keeping the last good data"
-                    )
-                    continue
-                changed = await self._changed(raw)
-                if changed is not None:
-                    yield changed
-        finally:
-            await stream.close()
