@@ -5,10 +5,24 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from eidos_core import API_VERSION
+from eidos_core.codec import (
+    Emit,
+    FreeMapping,
+    Header,
+    Integer,
+    Invalid,
+    Kind,
+    Nested,
+    Reader,
+    Text,
+    decode,
+    encode,
+    wire,
+)
 from eidos_core.errors import CriteriaError, InvalidRequestError
+from eidos_core.yaml import Scalar
 
 ANY = "any"
 
@@ -139,15 +153,49 @@ def parse_nodes(raw: object) -> int:
     return n
 
 
+class CriteriaValue(Kind):
+    """A criteria field as recipe data and recipeResult documents hold it: any case, blanks
+    ignored (:func:`parse_field`), the canonical value kept."""
+
+    default = ANY
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+
+    def read(self, reader: Reader, raw: Any, path: str) -> Any:
+        text = Text().read(reader, raw, path)
+        try:
+            return parse_field(self.field, text)
+        except CriteriaError:
+            allowed = ", ".join((*FIELDS[self.field], ANY))
+            raise Invalid(f"invalid value {text!r} (allowed: {allowed})") from None
+
+    def empty(self, value: Any) -> bool:
+        return False
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "enum": [*FIELDS[self.field], ANY]}
+
+
+def _criteria_field(field: str) -> Any:
+    return wire(field, CriteriaValue(field), emit=Emit.ALWAYS)
+
+
 @dataclass(frozen=True, slots=True)
 class Criteria:
-    """A normalised query. Every string field is a canonical value or ``any``; nodes 0 = any."""
+    """A normalised query. Every string field is a canonical value or ``any``; nodes 0 = any.
 
-    service: str = ANY
-    accelerator: str = ANY
-    intent: str = ANY
-    os: str = ANY
-    nodes: int = 0
+    Also the ``criteria`` of recipe data overlays and recipeResult documents (nodes written
+    only when set, so it is at least 1 there).
+    """
+
+    SCHEMA_NAME: ClassVar[str] = "ResultCriteria"
+
+    service: str = _criteria_field("service")
+    accelerator: str = _criteria_field("accelerator")
+    intent: str = _criteria_field("intent")
+    os: str = _criteria_field("os")
+    nodes: int = wire("nodes", Integer(0, MAX_NODES), schema={"minimum": 1})
 
     @property
     def specificity(self) -> int:
@@ -160,15 +208,7 @@ class Criteria:
 
     def to_dict(self) -> dict[str, Any]:
         """The ``criteria`` block of a recipe document (nodes omitted when 0)."""
-        out: dict[str, Any] = {
-            "service": self.service,
-            "accelerator": self.accelerator,
-            "intent": self.intent,
-            "os": self.os,
-        }
-        if self.nodes:
-            out["nodes"] = self.nodes
-        return out
+        return encode(self)
 
     def __str__(self) -> str:
         parts = [f"{k}={v}" for k, v in self.to_dict().items() if v != ANY]
@@ -221,71 +261,117 @@ def parse_criteria(
 
 
 CRITERIA_KIND = "recipeCriteria"
-_SPEC_KEYS = ("service", "accelerator", "gpu", "intent", "os", "nodes")
+
+# What each field of a recipeCriteria document (and the API's query parameters) means.
+DESCRIPTIONS: Mapping[str, str] = {
+    "service": "Kubernetes service (self-managed, self, vanilla = any).",
+    "accelerator": "GPU type.",
+    "gpu": "Alias of accelerator (used when accelerator is absent or empty).",
+    "intent": "Workload intent.",
+    "os": "Node operating system (al2, al2023, amzn = amazonlinux).",
+    "nodes": "GPU node count; 0 = any.",
+}
+
+
+def one_of(field: str) -> str:
+    """The spellings the API takes for ``field``, for a description."""
+    return f" One of {', '.join(accepted(field))}; any ASCII case, blanks around it ignored."
+
+
+class ApiCriteriaValue(Kind):
+    """A criteria field of a recipeCriteria document, exactly as the OpenAPI document describes
+    it (:func:`api_pattern`): a string, an accepted spelling in any ASCII case, blanks around it
+    ignored; null is absent (``None``), an empty string an error."""
+
+    def __init__(self, field: str, key: str) -> None:
+        self.field = field
+        self.key = key
+
+    def read(self, reader: Reader, raw: Any, path: str) -> Any:
+        value = raw.value if isinstance(raw, Scalar) else raw
+        if isinstance(value, str) and not value.strip(API_BLANKS):
+            raise Invalid(f"invalid {self.key} value: empty string (omit the field or use null for any)")
+        try:
+            return parse_field(self.field, value, exact=True)
+        except CriteriaError as exc:
+            raise Invalid(exc.message) from None
+
+    def empty(self, value: Any) -> bool:
+        return value is None
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": api_pattern(self.field, empty=False)}
+
+
+class ApiNodes(Kind):
+    """``nodes`` of a recipeCriteria document: a JSON/YAML integer (not ``"4"``), 0..MAX_NODES."""
+
+    def read(self, reader: Reader, raw: Any, path: str) -> Any:
+        value = raw.value if isinstance(raw, Scalar) else raw
+        if isinstance(value, str):
+            if not value.strip(API_BLANKS):
+                raise Invalid("invalid nodes value: empty string (omit the field or use null for any)")
+            raise Invalid(f"invalid nodes value: {_show(value)!r} (must be an integer >= 0)")
+        try:
+            return parse_nodes(value)
+        except CriteriaError as exc:
+            raise Invalid(exc.message) from None
+
+    def empty(self, value: Any) -> bool:
+        return value is None
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "integer", "minimum": 0, "maximum": MAX_NODES}
+
+
+def _spec_field(field: str, key: str = "") -> Any:
+    key = key or field
+    return wire(
+        key,
+        ApiCriteriaValue(field, key),
+        description=DESCRIPTIONS[key] + one_of(field) + " null = any.",
+        example=FIELDS[field][0],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CriteriaSpec:
+    """The ``spec`` of a recipeCriteria document; ``None`` is a field left out (or null)."""
+
+    service: str | None = _spec_field("service")
+    accelerator: str | None = _spec_field("accelerator")
+    gpu: str | None = _spec_field("accelerator", "gpu")
+    intent: str | None = _spec_field("intent")
+    os: str | None = _spec_field("os")
+    nodes: int | None = wire(
+        "nodes", ApiNodes(), description=DESCRIPTIONS["nodes"] + " A JSON/YAML integer; null = any."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CriteriaDocument:
+    """A ``recipeCriteria`` document (criteria file, POST body), read exactly as the OpenAPI
+    ``RecipeCriteria`` schema describes it: kind/apiVersion optional but exact when present,
+    ``metadata`` a mapping (its contents ignored), ``spec`` fields documented spellings,
+    ``nodes`` an integer; ``null`` anywhere means "absent"; unknown fields are errors."""
+
+    HEADER: ClassVar[Header] = Header(CRITERIA_KIND, strict=True, empty_ok=True)
+    SCHEMA_NAME: ClassVar[str] = "RecipeCriteria"
+
+    metadata: Mapping[str, Any] = wire("metadata", FreeMapping(), emit=Emit.NEVER, description="Ignored.")
+    spec: CriteriaSpec = wire("spec", Nested(CriteriaSpec))
+
+    def criteria(self) -> Criteria:
+        """``gpu`` stands in for an absent ``accelerator``."""
+        s = self.spec
+        accelerator = s.accelerator if s.accelerator is not None else s.gpu
+        return Criteria(s.service or ANY, accelerator or ANY, s.intent or ANY, s.os or ANY, s.nodes or 0)
 
 
 def criteria_from_document(doc: object, *, source: str = "criteria") -> Criteria:
-    """A ``recipeCriteria`` document (criteria file, POST body), checked exactly as the OpenAPI
-    ``RecipeCriteria`` schema describes it: kind/apiVersion optional but exact when present,
-    ``metadata`` a mapping (its contents ignored), ``spec`` fields documented spellings, ``nodes`` a JSON/YAML
-    integer; ``null`` anywhere means "absent"; unknown fields are errors naming the field."""
-    if doc is None:
-        return Criteria()
-    if not isinstance(doc, Mapping):
-        raise InvalidRequestError(f"{source}: expected a recipeCriteria mapping, got {type(doc).__name__}")
-    unknown = sorted(str(k) for k in doc if k not in ("kind", "apiVersion", "metadata", "spec"))
-    if unknown:
-        raise InvalidRequestError(
-            f"{source}: unknown field {unknown[0]!r} (allowed: kind, apiVersion, metadata, spec)",
-            details={"field": unknown[0]},
-        )
-    kind = doc.get("kind")
-    if kind is not None and kind != CRITERIA_KIND:
-        raise InvalidRequestError(
-            f"{source}: kind must be {CRITERIA_KIND!r}, got {_show(kind)!r}", details={"field": "kind"}
-        )
-    api = doc.get("apiVersion")
-    if api is not None and api != API_VERSION:
-        raise InvalidRequestError(
-            f"{source}: apiVersion must be {API_VERSION!r}, got {_show(api)!r}", details={"field": "apiVersion"}
-        )
-    metadata = doc.get("metadata")
-    if metadata is not None and not isinstance(metadata, Mapping):  # its contents are ignored
-        raise InvalidRequestError(f"{source}: metadata must be a mapping", details={"field": "metadata"})
-    spec = doc.get("spec")
-    if spec is None:
-        spec = {}
-    if not isinstance(spec, Mapping):
-        raise InvalidRequestError(f"{source}: spec must be a mapping", details={"field": "spec"})
-    unknown = sorted(str(k) for k in spec if k not in _SPEC_KEYS)
-    if unknown:
-        raise InvalidRequestError(
-            f"{source}: unknown field spec.{unknown[0]} (allowed: {', '.join(_SPEC_KEYS)})",
-            details={"field": f"spec.{unknown[0]}"},
-        )
-    for key in _SPEC_KEYS:
-        value = spec.get(key)
-        if isinstance(value, str) and not value.strip(API_BLANKS):  # null is the document's "absent"
-            raise CriteriaError(
-                f"spec.{key}", "", (), text=f"invalid {key} value: empty string (omit the field or use null for any)"
-            )
-    nodes = spec.get("nodes")
-    if isinstance(nodes, str):  # a document says 4, not "4"
-        raise CriteriaError(
-            "spec.nodes", _show(nodes), (), text=f"invalid nodes value: {_show(nodes)!r} (must be an integer >= 0)"
-        )
-    try:
-        return parse_criteria(
-            spec.get("service"),
-            spec.get("accelerator"),
-            spec.get("intent"),
-            spec.get("os"),
-            nodes,
-            gpu=spec.get("gpu"),
-            exact=True,
-        )
-    except CriteriaError as exc:
-        raise CriteriaError(f"spec.{exc.field}", exc.value, exc.allowed, text=exc.message) from None
+    """The criteria of a ``recipeCriteria`` document (``None`` is all any); the first problem
+    raises :class:`InvalidRequestError` naming the field."""
+    return decode(CriteriaDocument, doc, source=source).criteria()
 
 
 ALLOWLIST_ENV = {

@@ -142,7 +142,7 @@ async def test_post_json_and_yaml(make_client: MakeClient) -> None:
     ("data", "needle"),
     [
         (b"spec: [", "request body"),
-        (b'{"kind": "Snapshot"}', "kind must be 'recipeCriteria'"),
+        (b'{"kind": "Snapshot"}', "kind: must be 'recipeCriteria', got 'Snapshot'"),
         (b'{"spec": {"os": "windows"}}', "invalid os type: windows"),
     ],
 )

@@ -1,0 +1,65 @@
+"""One codec for every wire document: tables declared on the model dataclasses, one reader.
+
+(The design and the marshmallow decision are written down below once measured.)
+"""
+
+from eidos_core.codec.fields import (
+    Check,
+    Choice,
+    Const,
+    Emit,
+    FreeMapping,
+    Group,
+    Header,
+    Integer,
+    Invalid,
+    Kind,
+    ListOf,
+    Merge,
+    Nested,
+    OptionalText,
+    ScalarMap,
+    Spec,
+    Text,
+    TextMap,
+    Timestamp,
+    scalar_text,
+    wire,
+)
+from eidos_core.codec.reader import Mode, Reader
+from eidos_core.codec.record import Properties, Property, Record, decode, decode_all, deep_merge, encode, merge, record
+
+__all__ = [
+    "Check",
+    "Choice",
+    "Const",
+    "Emit",
+    "FreeMapping",
+    "Group",
+    "Header",
+    "Integer",
+    "Invalid",
+    "Kind",
+    "ListOf",
+    "Merge",
+    "Mode",
+    "Nested",
+    "OptionalText",
+    "Properties",
+    "Property",
+    "Reader",
+    "Record",
+    "ScalarMap",
+    "Spec",
+    "Text",
+    "TextMap",
+    "Timestamp",
+    "decode",
+    "decode_all",
+    "deep_merge",
+    "encode",
+    "merge",
+    "record",
+    "scalar_text",
+    "wire",
+]
