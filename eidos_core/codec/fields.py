@@ -388,7 +388,8 @@ class Merge(Enum):
     UNION = "union"  # the earlier items, then the later ones not yet there
 
 
-# An authoring check: the problem with a decoded value, or None. Run for strict documents.
+# An authoring check: the problem with a decoded value (empty ones included), or None. Run for
+# strict documents only.
 Check = Callable[[Any], str | None]
 
 

@@ -137,7 +137,7 @@ class Record:
             if value is MISSING:
                 complete = complete and not spec.required
                 value = spec.kind.make_default()
-            elif reader.strict and spec.checks and not spec.kind.empty(value):
+            elif reader.strict and spec.checks:
                 for rule in spec.checks:
                     message = rule(value)
                     if message:

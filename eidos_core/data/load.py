@@ -10,14 +10,23 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import replace
 from types import MappingProxyType
+from typing import Any
 
-from eidos_core.data.decode import decode_metadata, decode_registry
+from eidos_core.codec import decode_all
 from eidos_core.errors import Problem, RecipeBuildError, RecipeDataError
 from eidos_core.recipe.build import BASE
 from eidos_core.recipe.match import sort_key
 from eidos_core.recipe.merge import merge_refs
-from eidos_core.recipe.model import ComponentRef, RecipeMetadata, RecipeStore, Registry
+from eidos_core.recipe.model import (
+    ComponentRef,
+    RecipeMetadata,
+    RecipeStore,
+    Registry,
+    RegistryComponent,
+    RegistryDocument,
+)
 from eidos_core.recipe.order import deployment_order
 from eidos_core.yaml import YamlSyntaxError, load
 
@@ -85,59 +94,75 @@ def _check_refs(
                 )
 
 
-def load_store(files: Mapping[str, bytes], *, source: str) -> RecipeStore:
-    """Validate ``files`` and build the store, or raise :class:`RecipeDataError` listing every problem."""
-    problems: list[Problem] = []
-    registry = Registry()
+def decode_metadata(raw: Any, file: str) -> tuple[RecipeMetadata | None, list[Problem]]:
+    """A ``recipeMetadata`` document (base or overlay) and every problem in it."""
+    found, problems = decode_all(RecipeMetadata, raw, source=file)
+    return (replace(found, file=file) if found is not None else None), problems
+
+
+def decode_registry(raw: Any, file: str) -> tuple[dict[str, RegistryComponent], list[Problem]]:
+    """A ``ComponentRegistry`` document: components by name, in file order, and every problem."""
+    found, problems = decode_all(RegistryDocument, raw, source=file)
+    return ({c.name: c for c in found.components} if found is not None else {}), problems
+
+
+def _registry(files: Mapping[str, bytes], problems: list[Problem]) -> Registry:
     if REGISTRY_FILE not in files:
         problems.append(Problem(REGISTRY_FILE, "", "missing: a data set needs a component registry"))
-    else:
-        comps, found = decode_registry(_parse(REGISTRY_FILE, files[REGISTRY_FILE], problems), REGISTRY_FILE)
-        problems.extend(found)
-        registry = Registry(MappingProxyType(comps))
+        return Registry()
+    comps, found = decode_registry(_parse(REGISTRY_FILE, files[REGISTRY_FILE], problems), REGISTRY_FILE)
+    problems.extend(found)
+    return Registry(MappingProxyType(comps))
 
+
+def _overlay_file(path: str, data: bytes, problems: list[Problem]) -> RecipeMetadata | None:
+    """The recipe in one ``overlays/`` file, or None (not a recipe file, or unusable)."""
+    if path.endswith(".yml"):
+        problems.append(Problem(path, "", "overlay files must end in .yaml"))
+        return None
+    if not path.endswith(".yaml"):
+        return None
+    raw = _parse(path, data, problems)
+    if raw is None:
+        return None
+    recipe, found = decode_metadata(raw, path)
+    problems.extend(found)
+    return recipe if recipe is not None and recipe.name else None
+
+
+def _base_problems(recipe: RecipeMetadata) -> list[Problem]:
+    out = []
+    if recipe.criteria is not None:
+        out.append(Problem(recipe.file, "spec.criteria", "the base recipe applies to every query; remove criteria"))
+    if recipe.base:
+        out.append(Problem(recipe.file, "spec.base", "the base recipe cannot have a base"))
+    return out
+
+
+def _recipes(
+    files: Mapping[str, bytes], problems: list[Problem]
+) -> tuple[RecipeMetadata | None, dict[str, RecipeMetadata]]:
+    """The base recipe and the overlays by name (names checked: reserved, unique)."""
     base: RecipeMetadata | None = None
     overlays: dict[str, RecipeMetadata] = {}
-    for path in sorted(files):
-        if not path.startswith(OVERLAY_DIR):
-            continue
-        if path.endswith(".yml"):
-            problems.append(Problem(path, "", "overlay files must end in .yaml"))
-            continue
-        if not path.endswith(".yaml"):
-            continue
-        raw = _parse(path, files[path], problems)
-        if raw is None:
-            continue
-        recipe, found = decode_metadata(raw, path)
-        problems.extend(found)
-        if recipe is None or not recipe.name:
+    for path in sorted(p for p in files if p.startswith(OVERLAY_DIR)):
+        recipe = _overlay_file(path, files[path], problems)
+        if recipe is None:
             continue
         if path == BASE_FILE:
-            if recipe.criteria is not None:
-                problems.append(
-                    Problem(path, "spec.criteria", "the base recipe applies to every query; remove criteria")
-                )
-            if recipe.base:
-                problems.append(Problem(path, "spec.base", "the base recipe cannot have a base"))
+            problems.extend(_base_problems(recipe))
             base = recipe
-            continue
-        if recipe.name == BASE:
+        elif recipe.name == BASE:
             problems.append(Problem(path, "metadata.name", f"the name {BASE!r} is reserved for {BASE_FILE}"))
-            continue
-        if recipe.name in overlays:
+        elif recipe.name in overlays:
             other = overlays[recipe.name].file
             problems.append(Problem(path, "metadata.name", f"duplicate overlay name {recipe.name!r} (also in {other})"))
-            continue
-        overlays[recipe.name] = recipe
-    if base is None:
-        if BASE_FILE not in files:
-            problems.append(Problem(BASE_FILE, "", "missing: a data set needs a base recipe"))
-        raise RecipeDataError(problems)
+        else:
+            overlays[recipe.name] = recipe
+    return base, overlays
 
-    for recipe in (base, *overlays.values()):
-        _check_refs(recipe, registry, files, problems)
 
+def _chains(overlays: Mapping[str, RecipeMetadata], problems: list[Problem]) -> dict[str, tuple[str, ...]]:
     chains: dict[str, tuple[str, ...]] = {}
     for name in overlays:
         chain, problem = _chain(name, overlays)
@@ -145,26 +170,36 @@ def load_store(files: Mapping[str, bytes], *, source: str) -> RecipeStore:
             problems.append(problem)
         else:
             chains[name] = chain
+    return chains
 
+
+def _check_orders(
+    base: RecipeMetadata,
+    overlays: Mapping[str, RecipeMetadata],
+    chains: Mapping[str, tuple[str, ...]],
+    problems: list[Problem],
+) -> None:
+    """The base, and each overlay with its ancestors, must give a valid recipe on its own."""
     base_refs = {r.name: r for r in base.component_refs}
     try:
         deployment_order(base_refs)
     except RecipeBuildError as exc:
         problems.append(Problem(base.file, "spec.componentRefs", exc.message))
-    else:
-        # Each overlay with its ancestors must give a valid recipe on its own.
-        for name, chain in chains.items():
-            refs: dict[str, ComponentRef] = dict(base_refs)
-            for member in chain:
-                merge_refs(refs, overlays[member].component_refs)
-            try:
-                deployment_order(refs)
-            except RecipeBuildError as exc:
-                problems.append(Problem(overlays[name].file, "spec.componentRefs", exc.message))
+        return
+    for name, chain in chains.items():
+        refs: dict[str, ComponentRef] = dict(base_refs)
+        for member in chain:
+            merge_refs(refs, overlays[member].component_refs)
+        try:
+            deployment_order(refs)
+        except RecipeBuildError as exc:
+            problems.append(Problem(overlays[name].file, "spec.componentRefs", exc.message))
 
-    if problems:
-        raise RecipeDataError(problems)
 
+def _index(
+    overlays: Mapping[str, RecipeMetadata],
+) -> tuple[dict[tuple[str, str, str, str, int], tuple[str, ...]], dict[str, int]]:
+    """The overlays with criteria by criteria key, and each one's rank in application order."""
     matchable = sorted(
         (o for o in overlays.values() if o.criteria is not None),
         key=lambda o: sort_key(o.criteria, o.name),  # type: ignore[arg-type]
@@ -173,6 +208,25 @@ def load_store(files: Mapping[str, bytes], *, source: str) -> RecipeStore:
     for overlay in matchable:
         assert overlay.criteria is not None
         index.setdefault(overlay.criteria.key(), []).append(overlay.name)
+    return {k: tuple(v) for k, v in index.items()}, {o.name: i for i, o in enumerate(matchable)}
+
+
+def load_store(files: Mapping[str, bytes], *, source: str) -> RecipeStore:
+    """Validate ``files`` and build the store, or raise :class:`RecipeDataError` listing every problem."""
+    problems: list[Problem] = []
+    registry = _registry(files, problems)
+    base, overlays = _recipes(files, problems)
+    if base is None:
+        if BASE_FILE not in files:
+            problems.append(Problem(BASE_FILE, "", "missing: a data set needs a base recipe"))
+        raise RecipeDataError(problems)
+    for recipe in (base, *overlays.values()):
+        _check_refs(recipe, registry, files, problems)
+    chains = _chains(overlays, problems)
+    _check_orders(base, overlays, chains, problems)
+    if problems:
+        raise RecipeDataError(problems)
+    index, rank = _index(overlays)
     return RecipeStore(
         base=base,
         overlays=MappingProxyType(overlays),
@@ -181,6 +235,6 @@ def load_store(files: Mapping[str, bytes], *, source: str) -> RecipeStore:
         version=content_version(files),
         source=source,
         chains=MappingProxyType(chains),
-        index=MappingProxyType({k: tuple(v) for k, v in index.items()}),
-        rank=MappingProxyType({o.name: i for i, o in enumerate(matchable)}),
+        index=MappingProxyType(index),
+        rank=MappingProxyType(rank),
     )

@@ -15,7 +15,6 @@ from eidos_core import API_VERSION
 from eidos_core.errors import InvalidRequestError
 
 SNAPSHOT_KIND = "Snapshot"
-MEASUREMENT_TYPES = ("K8s", "GPU", "OS", "SystemD")
 
 Reading = int | float | bool | str
 

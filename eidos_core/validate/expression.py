@@ -10,27 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 
 from eidos_core.errors import InvalidRequestError
+from eidos_core.recipe.model import Operator, split_operator
 
+__all__ = ["Expression", "Operator", "looks_like_version", "parse_expression"]
 
-class Operator(StrEnum):
-    GE = ">="
-    LE = "<="
-    NE = "!="
-    EQ = "=="
-    GT = ">"
-    LT = "<"
-    EXACT = ""
-
-    @property
-    def orders(self) -> bool:
-        return self in (Operator.GE, Operator.LE, Operator.GT, Operator.LT)
-
-
-# Prefix test order matters: two-character operators first.
-PREFIXES: tuple[Operator, ...] = (Operator.GE, Operator.LE, Operator.NE, Operator.EQ, Operator.GT, Operator.LT)
 _DIGIT = re.compile(r"[0-9]")
 
 
@@ -50,13 +35,10 @@ def looks_like_version(value: str) -> bool:
 
 
 def parse_expression(text: str) -> Expression:
-    expr = text.strip()
-    if not expr:
+    """The operator (:func:`split_operator`, the one reading of constraint syntax) and operand."""
+    if not text.strip():
         raise InvalidRequestError("constraint expression cannot be empty")
-    for op in PREFIXES:
-        if expr.startswith(op.value):
-            value = expr[len(op.value) :].strip()
-            if not value:
-                raise InvalidRequestError(f"constraint value cannot be empty after operator {op.value!r}")
-            return Expression(op, value, version_like=op.orders or looks_like_version(value))
-    return Expression(Operator.EXACT, expr, version_like=looks_like_version(expr))
+    op, value = split_operator(text)
+    if not value:
+        raise InvalidRequestError(f"constraint value cannot be empty after operator {op.value!r}")
+    return Expression(op, value, version_like=op.orders or looks_like_version(value))

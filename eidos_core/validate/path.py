@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from eidos_core.errors import InvalidRequestError
-from eidos_core.snapshot.model import MEASUREMENT_TYPES
+from eidos_core.recipe.model import MEASUREMENT_TYPES
 
 
 @dataclass(frozen=True, slots=True)

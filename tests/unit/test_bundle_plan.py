@@ -8,7 +8,7 @@ import pytest
 
 from eidos_cli.bundle.manifests import TemplateError, has_objects, render_template
 from eidos_cli.bundle.values import apply_references
-from eidos_core.data.decode import decode_registry
+from eidos_core.data.load import decode_registry
 from eidos_core.yaml import load
 
 CTX: dict[str, Any] = {

@@ -231,8 +231,8 @@ def test_reference_data_loads_unchanged(reference_data: Path) -> None:
 
 
 def test_a_component_ref_namespace_must_be_a_label_and_later_overlays_win() -> None:
-    from eidos_core.data.decode import decode_metadata
-    from eidos_core.recipe.merge import merge_ref
+    from eidos_core.codec import merge as merge_ref
+    from eidos_core.data.load import decode_metadata
     from eidos_core.recipe.model import ComponentRef
     from eidos_core.yaml import load
 

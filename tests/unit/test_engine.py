@@ -6,11 +6,12 @@ from collections.abc import Callable
 
 import pytest
 
+from eidos_core.codec import merge as merge_ref
 from eidos_core.errors import RecipeBuildError
 from eidos_core.recipe.build import build_recipe
 from eidos_core.recipe.criteria import Criteria, parse_criteria
 from eidos_core.recipe.match import overlay_matches
-from eidos_core.recipe.merge import deep_merge, merge_ref
+from eidos_core.recipe.merge import deep_merge
 from eidos_core.recipe.model import ComponentRef, RecipeStore
 from eidos_core.recipe.order import deployment_order
 

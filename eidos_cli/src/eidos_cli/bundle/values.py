@@ -24,8 +24,8 @@ from typing import Any
 from eidos_cli.bundle.overrides import SetOverride, apply_overrides, for_component
 from eidos_cli.bundle.scheduling import Scheduling, apply_scheduling, put_path
 from eidos_core import yaml
+from eidos_core.codec import deep_merge
 from eidos_core.errors import InvalidRequestError, NotFoundError
-from eidos_core.recipe.merge import deep_merge
 from eidos_core.recipe.model import ComponentRef, Registry
 
 
