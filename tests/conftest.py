@@ -12,8 +12,9 @@ from eidos_core import yaml
 from eidos_core.data.load import load_store
 from eidos_core.recipe.model import RecipeStore
 
-# The emulated kube-apiserver (``kube`` fixture) for tests that talk to Kubernetes.
-pytest_plugins = ["tests.kube.plugin", "tests.charts"]
+# The emulated kube-apiserver (``kube`` fixture) for tests that talk to Kubernetes; the real helm and
+# chart packages (tests/charts.py); ``run_eidosd`` for eidosd processes (tests/support.py).
+pytest_plugins = ["tests.kube.plugin", "tests.charts", "tests.support"]
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

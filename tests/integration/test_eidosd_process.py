@@ -2,100 +2,42 @@
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from eidos_core.recipe.criteria import ANY
-
-# The console script next to the running interpreter (the venv need not be on PATH).
-EIDOSD = shutil.which("eidosd", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
+from tests.support import EIDOSD, RunEidosd, read_response, start_eidosd, wait_until
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def get(url: str) -> tuple[int, dict[str, object]]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
-
-@pytest.fixture
-def start_eidosd(tmp_path: Path) -> Iterator[object]:
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def start(**env: str) -> str:
-        assert EIDOSD, "eidosd console script is not installed"
-        port = free_port()
-        proc = subprocess.Popen(
-            [EIDOSD],
-            env={**os.environ, "PORT": str(port), "HOST": "127.0.0.1", **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            cwd=tmp_path,
-        )
-        procs.append(proc)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise AssertionError(f"eidosd exited {proc.returncode}: {proc.stderr.read().decode()}")  # type: ignore[union-attr]
-            try:
-                # Ready means recipe data is loaded; a busy machine may take a moment after listening.
-                urllib.request.urlopen(base + "/ready", timeout=1).close()
-                return base
-            except OSError:  # refused, or HTTPError 503 while loading
-                time.sleep(0.05)
-        raise AssertionError("eidosd did not start")
-
-    yield start
-    for proc in procs:
-        proc.terminate()
-        proc.wait(10)
-
-
-def test_serves_embedded_recipes(start_eidosd) -> None:  # type: ignore[no-untyped-def]
-    base = start_eidosd()
-    status, doc = get(base + "/v1/recipe?service=eks&accelerator=h100&os=ubuntu&intent=training")
+def test_serves_embedded_recipes(run_eidosd: RunEidosd) -> None:
+    server = run_eidosd()
+    status, doc = server.json("/v1/recipe?service=eks&accelerator=h100&os=ubuntu&intent=training")
     assert status == 200
     assert doc["kind"] == "recipeResult"
     assert doc["criteria"] == {"service": "eks", "accelerator": "h100", "intent": "training", "os": "ubuntu"}
-    status, doc = get(base + "/v1/recipe?gpu=gb200")
-    assert doc["criteria"]["accelerator"] == "gb200" and doc["criteria"]["service"] == ANY  # type: ignore[index]
+    status, doc = server.json("/v1/recipe?gpu=gb200")
+    assert doc["criteria"]["accelerator"] == "gb200" and doc["criteria"]["service"] == ANY
 
 
-def test_bad_input_is_400_naming_field(start_eidosd) -> None:  # type: ignore[no-untyped-def]
-    base = start_eidosd()
-    status, doc = get(base + "/v1/recipe?os=windows")
+def test_bad_input_is_400_naming_field(run_eidosd: RunEidosd) -> None:
+    server = run_eidosd()
+    status, doc = server.json("/v1/recipe?os=windows")
     assert status == 400
-    assert doc["details"]["field"] == "os"  # type: ignore[index]
-    assert "ubuntu" in doc["details"]["allowed"]  # type: ignore[index]
-    status, doc = get(base + "/v1/recipe?flavour=x")
+    assert doc["details"]["field"] == "os"
+    assert "ubuntu" in doc["details"]["allowed"]
+    status, doc = server.json("/v1/recipe?flavour=x")
     assert status == 400 and "flavour" in str(doc["message"])
 
 
-def test_serves_a_data_directory(start_eidosd, reference_data: Path) -> None:  # type: ignore[no-untyped-def]
-    base = start_eidosd(RECIPE_DATA_PATH=str(reference_data))
-    status, doc = get(base + "/v1/recipe?service=gke&os=cos")
+def test_serves_a_data_directory(run_eidosd: RunEidosd, reference_data: Path) -> None:
+    server = run_eidosd(RECIPE_DATA_PATH=str(reference_data))
+    status, doc = server.json("/v1/recipe?service=gke&os=cos")
     assert status == 200
-    assert doc["metadata"]["appliedOverlays"] == ["base", "monitoring-hpa", "gke-cos"]  # type: ignore[index]
+    assert doc["metadata"]["appliedOverlays"] == ["base", "monitoring-hpa", "gke-cos"]
 
 
 def test_bad_setting_stops_startup_with_one_line() -> None:
@@ -116,45 +58,26 @@ def test_help_lists_the_settings_and_exits_0_even_with_a_bad_setting() -> None:
     assert "unrecognized arguments: --port=9" in proc.stderr
 
 
-def test_allowlist_is_enforced(start_eidosd) -> None:  # type: ignore[no-untyped-def]
-    base = start_eidosd(EIDOS_ALLOWED_ACCELERATORS="h100,l40")
-    assert get(base + "/v1/recipe?accelerator=h100")[0] == 200
-    assert get(base + "/v1/recipe")[0] == 200  # any is always allowed
-    status, doc = get(base + "/v1/recipe?accelerator=gb200")
+def test_allowlist_is_enforced(run_eidosd: RunEidosd) -> None:
+    server = run_eidosd(EIDOS_ALLOWED_ACCELERATORS="h100,l40")
+    assert server.json("/v1/recipe?accelerator=h100")[0] == 200
+    assert server.json("/v1/recipe")[0] == 200  # any is always allowed
+    status, doc = server.json("/v1/recipe?accelerator=gb200")
     assert status == 400
     assert doc["details"] == {"field": "accelerator", "requested": "gb200", "allowed": ["h100", "l40"]}
 
 
 def spawn(tmp_path: Path, **env: str) -> tuple[subprocess.Popen[bytes], int]:
-    assert EIDOSD
-    port = free_port()
-    proc = subprocess.Popen(
-        [EIDOSD],
-        env={**os.environ, "PORT": str(port), "HOST": "127.0.0.1", **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        cwd=tmp_path,
-    )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=1) as resp:
-                if resp.status == 200:
-                    return proc, port
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("eidosd did not become ready")
+    """A ready eidosd's (process, port); tests/integration/test_openapi.py still imports this."""
+    server = start_eidosd(tmp_path, **env)
+    return server.proc, server.port
 
 
-def test_json_logs_carry_request_id(tmp_path: Path) -> None:
-    proc, port = spawn(tmp_path, LOG_LEVEL="info")
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/recipe?service=aks", headers={"X-Request-Id": "trace-42"})
-    urllib.request.urlopen(req, timeout=5).close()
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=20)
-    assert proc.returncode == 0
-    lines = [json.loads(line) for line in err.decode().splitlines() if line.strip()]
+def test_json_logs_carry_request_id(run_eidosd: RunEidosd) -> None:
+    server = run_eidosd(LOG_LEVEL="info")
+    assert server.request("/v1/recipe?service=aks", headers={"X-Request-Id": "trace-42"})[0] == 200
+    assert server.stop() == 0
+    lines = server.json_log()
     assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
     (access,) = [line for line in lines if line.get("request_id") == "trace-42"]
     assert access["logger"] == "eidosd.access"
@@ -162,58 +85,47 @@ def test_json_logs_carry_request_id(tmp_path: Path) -> None:
     assert access["duration_ms"] >= 0 and access["remote"] == "127.0.0.1"
 
 
-def test_warning_level_has_no_access_lines(tmp_path: Path) -> None:
-    proc, port = spawn(tmp_path, LOG_LEVEL="warning")
-    urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/recipe", timeout=5).close()
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=20)
-    assert proc.returncode == 0
-    assert b"eidosd.access" not in err
+def test_warning_level_has_no_access_lines(run_eidosd: RunEidosd) -> None:
+    server = run_eidosd(LOG_LEVEL="warning")
+    assert server.request("/v1/recipe")[0] == 200
+    assert server.stop() == 0
+    assert "eidosd.access" not in server.log()
 
 
-def test_sigterm_drains_a_request_whose_body_is_still_arriving(tmp_path: Path) -> None:
-    proc, port = spawn(tmp_path, SHUTDOWN_DELAY="0.5s", SHUTDOWN_TIMEOUT="10s", LOG_LEVEL="warning")
+def test_sigterm_drains_a_request_whose_body_is_still_arriving(run_eidosd: RunEidosd) -> None:
+    server = run_eidosd(SHUTDOWN_DELAY="0.5s", SHUTDOWN_TIMEOUT="10s", LOG_LEVEL="warning")
     body = b'{"spec": {"service": "gke", "os": "cos"}}'
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
     sock.sendall(b"POST /v1/recipe HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                  + f"Content-Length: {len(body)}\r\n\r\n".encode() + body[:10])  # fmt: skip
-    time.sleep(0.2)
-    proc.send_signal(signal.SIGTERM)
+    time.sleep(0.2)  # the handler is reading the body (nothing to observe it by)
+    server.proc.send_signal(signal.SIGTERM)
     # Readiness flips at once, while the process still serves.
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        status, _ = get(f"http://127.0.0.1:{port}/ready")
-        if status == 503:
-            break
-        time.sleep(0.02)
-    assert status == 503
-    time.sleep(0.8)  # past SHUTDOWN_DELAY: the listener is closed now
-    with pytest.raises(ConnectionRefusedError):
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    wait_until(lambda: server.request("/ready")[0] == 503, "/ready 503 after SIGTERM", 5, every=0.02)
+    # Past SHUTDOWN_DELAY the listener is closed.
+    wait_until(lambda: refuses(server.port), "the listener closed after SHUTDOWN_DELAY", 5)
     sock.sendall(body[10:])
-    response = b""
-    while not response.endswith(b"}") or b"\r\n\r\n" not in response:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        response += chunk
+    response = read_response(sock)
     sock.close()
     assert response.startswith(b"HTTP/1.1 200")
     assert b'"gke-cos"' in response
-    proc.wait(15)
-    assert proc.returncode == 0
+    assert server.stop(within=15) == 0
 
 
-def test_idle_keepalive_connection_is_closed(tmp_path: Path) -> None:
-    proc, port = spawn(tmp_path, IDLE_TIMEOUT="300ms", LOG_LEVEL="warning")
+def refuses(port: int) -> bool:
     try:
-        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
-        started = time.monotonic()
-        assert sock.recv(1) == b""  # the server hangs up on the idle connection
-        assert time.monotonic() - started < 3
-        sock.close()
-    finally:
-        proc.terminate()
-        proc.wait(10)
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def test_idle_keepalive_connection_is_closed(run_eidosd: RunEidosd) -> None:
+    server = run_eidosd(IDLE_TIMEOUT="300ms", LOG_LEVEL="warning")
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+    started = time.monotonic()
+    assert sock.recv(1) == b""  # the server hangs up on the idle connection
+    assert time.monotonic() - started < 3
+    sock.close()

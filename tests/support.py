@@ -1,0 +1,278 @@
+"""Helpers for tests that run eidosd as a process or wait for something to happen.
+
+* :func:`free_port`: a TCP port on 127.0.0.1 that nothing listens on now.
+* :func:`wait_until` / :func:`wait_until_async`: poll a check until it holds, with a deadline
+  (never a fixed sleep standing in for a wait); :class:`GaveUp` when the deadline passes.
+* :func:`request`, :func:`read_response`, :func:`metric_value`: HTTP with the standard library,
+  a response read off a raw socket, a sample from a Prometheus exposition.
+* :class:`EidosdProcess`: an eidosd process on 127.0.0.1 whose stderr (its log) goes to a file:
+  wait for /ready, drive it over HTTP, read its metrics and log, stop it.
+* :func:`launch_eidosd` / :func:`start_eidosd`: the ``eidosd`` console script on a free port with
+  this environment plus the given settings; started, or started and ready. The ``run_eidosd``
+  fixture (registered by tests/conftest.py) does the latter and kills what is left afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+T = TypeVar("T")
+
+# The console script next to the running interpreter (the venv need not be on PATH).
+EIDOSD = shutil.which("eidosd", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
+# Settings for tests that send many requests and are not about rate limiting.
+NO_RATE_LIMIT = {"RATE_LIMIT": "100000", "RATE_BURST": "100000"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --- waiting ---------------------------------------------------------------------------------------
+
+
+class GaveUp(AssertionError):
+    """A wait's deadline passed before its check held."""
+
+
+def wait_until(
+    check: Callable[[], T],
+    what: str,
+    within: float = 10.0,
+    *,
+    every: float = 0.05,
+    ignoring: type[BaseException] | tuple[type[BaseException], ...] = (),
+) -> T:
+    """Call ``check`` every ``every`` seconds until it returns something true, and return that.
+
+    An exception of an ``ignoring`` type counts as "not yet" (the last one is chained to the
+    failure); any other exception, an AssertionError included, ends the wait at once. After
+    ``within`` seconds: :class:`GaveUp`, saying ``what`` did not happen.
+    """
+    deadline = time.monotonic() + within
+    last: BaseException | None = None
+    while True:
+        try:
+            result = check()
+        except ignoring as exc:
+            last = exc
+        else:
+            if result:
+                return result
+        if time.monotonic() >= deadline:
+            raise GaveUp(f"{what} did not happen within {within}s") from last
+        time.sleep(every)
+
+
+async def wait_until_async(
+    check: Callable[[], Awaitable[T]],
+    what: str,
+    within: float = 10.0,
+    *,
+    every: float = 0.02,
+    ignoring: type[BaseException] | tuple[type[BaseException], ...] = (),
+) -> T:
+    """:func:`wait_until` for a coroutine check; the event loop runs while it waits."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    last: BaseException | None = None
+    while True:
+        try:
+            result = await check()
+        except ignoring as exc:
+            last = exc
+        else:
+            if result:
+                return result
+        if loop.time() >= deadline:
+            raise GaveUp(f"{what} did not happen within {within}s") from last
+        await asyncio.sleep(every)
+
+
+# --- HTTP and metrics ------------------------------------------------------------------------------
+
+
+def request(
+    url: str,
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    method: str | None = None,
+    timeout: float = 30.0,
+) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP request with the standard library: (status, headers, body), error statuses included."""
+    req = urllib.request.Request(url, data=body, headers=dict(headers or {}), method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def read_response(sock: socket.socket) -> bytes:
+    """One HTTP/1.1 response from ``sock``: its head, then Content-Length bytes of body (without
+    one, up to the end of the stream). Short when the server closes the connection early."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        if not (chunk := sock.recv(65536)):
+            return data
+        data += chunk
+    head = data.partition(b"\r\n\r\n")[0]
+    length = re.search(rb"(?im)^content-length:[ \t]*(\d+)[ \t]*\r?$", head)
+    total = len(head) + 4 + int(length[1]) if length else None
+    while total is None or len(data) < total:
+        if not (chunk := sock.recv(65536)):
+            break
+        data += chunk
+    return data
+
+
+def metric_value(text: str, name: str, labels: Mapping[str, str] | None = None) -> float:
+    """The first sample called ``name`` that has ``labels`` (among others) in a Prometheus
+    exposition; KeyError when there is none."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in (labels or {}).items()):
+                return float(sample.value)
+    raise KeyError(name)
+
+
+# --- eidosd processes ------------------------------------------------------------------------------
+
+
+class EidosdProcess:
+    """eidosd started as ``argv`` and listening on 127.0.0.1:``port``; stdout is dropped, stderr
+    (the log) is written to ``log_path`` through a descriptor only the process holds."""
+
+    def __init__(
+        self, argv: Sequence[str], *, env: Mapping[str, str], port: int, log_path: Path, cwd: Path | str
+    ) -> None:
+        self.env = dict(env)
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_path = log_path
+        with log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                list(argv), env=self.env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log
+            )
+
+    def __enter__(self) -> EidosdProcess:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.kill()
+
+    # state and log
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def json_log(self) -> list[dict[str, Any]]:
+        """The log's lines as JSON objects (eidosd logs JSON), blank lines left out."""
+        return [json.loads(line) for line in self.log().splitlines() if line.strip()]
+
+    def assert_alive(self) -> None:
+        code = self.proc.poll()
+        if code is not None:
+            raise AssertionError(f"eidosd exited with code {code}:\n{self.log()[-4000:]}")
+
+    def wait_ready(self, within: float = 20.0, path: str = "/ready") -> EidosdProcess:
+        """Until ``path`` answers 200 (``/ready``: recipe data loaded). Fails at once if the process
+        exits, and kills it if ``path`` does not answer within ``within`` seconds."""
+
+        def answers() -> bool:
+            self.assert_alive()
+            with urllib.request.urlopen(self.url + path, timeout=1) as resp:
+                return bool(resp.status == 200)
+
+        try:
+            wait_until(answers, f"eidosd answering {path} with 200", within, ignoring=OSError)  # 503 is an HTTPError
+        except GaveUp as exc:
+            self.kill()
+            raise GaveUp(f"{exc}:\n{self.log()[-4000:]}") from exc.__cause__
+        return self
+
+    # HTTP
+
+    def request(
+        self, path: str, body: bytes | None = None, headers: Mapping[str, str] | None = None, method: str | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        return request(self.url + path, body, headers, method)
+
+    def json(self, path: str) -> tuple[int, Any]:
+        status, _, body = self.request(path)
+        return status, json.loads(body)
+
+    def metric(self, name: str, **labels: str) -> float:
+        """A sample from /metrics (see :func:`metric_value`); 0 when it is not exported yet."""
+        _, _, body = self.request("/metrics")
+        try:
+            return metric_value(body.decode(), name, labels)
+        except KeyError:
+            return 0.0
+
+    # stopping
+
+    def stop(self, sig: int = signal.SIGTERM, within: float = 30.0) -> int:
+        """Send ``sig`` (if it still runs) and wait for the exit code; SIGKILL after ``within`` seconds."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(within)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+    def kill(self) -> int:
+        return self.stop(signal.SIGKILL)
+
+
+def launch_eidosd(workdir: Path, **env: str) -> EidosdProcess:
+    """The ``eidosd`` console script on a free port of 127.0.0.1, with this process's environment
+    plus ``env``, run in ``workdir`` (its log there too, ``eidosd-PORT.log``); not waited for."""
+    assert EIDOSD, "eidosd console script is not installed"
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", **env}
+    return EidosdProcess([EIDOSD], env=env, port=port, log_path=workdir / f"eidosd-{port}.log", cwd=workdir)
+
+
+def start_eidosd(workdir: Path, **env: str) -> EidosdProcess:
+    """:func:`launch_eidosd`, then :meth:`EidosdProcess.wait_ready`."""
+    return launch_eidosd(workdir, **env).wait_ready()
+
+
+RunEidosd = Callable[..., EidosdProcess]
+
+
+@pytest.fixture
+def run_eidosd(tmp_path: Path) -> Iterator[RunEidosd]:
+    """``run_eidosd(**settings)``: :func:`start_eidosd` in ``tmp_path``; whatever still runs at the
+    end of the test is killed."""
+    started: list[EidosdProcess] = []
+
+    def run(**env: str) -> EidosdProcess:
+        started.append(start_eidosd(tmp_path, **env))
+        return started[-1]
+
+    yield run
+    for server in started:
+        server.kill()
