@@ -66,8 +66,7 @@ def every(charts: str, limit: int | None) -> None:
     from eidos_cli.bundle.check.run import CheckOptions, check_bundle
     from eidos_cli.bundle.writer import write_bundle
     from eidos_core import __version__
-    from eidos_core.recipe.document import recipe_from_document
-    from eidos_core.recipe.result import recipe_to_document
+    from eidos_core.recipe.result import recipe_from_document, recipe_to_document
 
     store = embedded_store()
     recipes: dict[str, dict[str, object]] = {}

@@ -24,8 +24,7 @@ from eidos_cli.bundle.writer import write_bundle
 from eidos_core import __version__, yaml
 from eidos_core.recipe.build import build_recipe
 from eidos_core.recipe.criteria import ACCELERATORS, INTENTS, OS_TYPES, SERVICES, Criteria
-from eidos_core.recipe.document import recipe_from_document
-from eidos_core.recipe.result import recipe_to_document
+from eidos_core.recipe.result import recipe_from_document, recipe_to_document
 from eidos_core.sources.embedded import embedded_store
 
 RUNS = 9

@@ -3,43 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from eidos_core.errors import RecipeBuildError
 from eidos_core.recipe.criteria import Criteria
 from eidos_core.recipe.match import select_overlays
 from eidos_core.recipe.merge import merge_constraints, merge_refs
-from eidos_core.recipe.model import HELM, KUSTOMIZE, ComponentRef, Constraint, RecipeStore, Registry
+from eidos_core.recipe.model import HELM, KUSTOMIZE, ComponentRef, ConstraintWarning, Recipe, RecipeStore, Registry
 from eidos_core.recipe.order import deployment_order
 
 BASE = "base"
-
-
-@dataclass(frozen=True, slots=True)
-class ConstraintWarning:
-    """Why an overlay was left out in snapshot mode."""
-
-    overlay: str
-    constraint: str
-    expected: str
-    actual: str | None
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Recipe:
-    """A resolved recipe: what ``recipeResult`` documents carry."""
-
-    criteria: Criteria
-    applied_overlays: tuple[str, ...]
-    constraints: tuple[Constraint, ...]
-    component_refs: tuple[ComponentRef, ...]
-    deployment_order: tuple[str, ...]
-    excluded_overlays: tuple[str, ...] = ()
-    constraint_warnings: tuple[ConstraintWarning, ...] = ()
-    # Snapshot mode: the excluded overlays that name an accelerator and were not merged as an
-    # ancestor either, i.e. hardware support the recipe really lacks (issue 11).
-    excluded_accelerator_overlays: tuple[str, ...] = ()
 
 
 def apply_registry_defaults(ref: ComponentRef, registry: Registry) -> ComponentRef:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from eidos_core.codec import Emit, FreeMapping, Group, Header, ListOf, Merge, Nested, Text, wire
+from eidos_core.codec import Emit, FreeMapping, Group, Header, ListOf, Merge, Nested, OptionalText, Text, encode, wire
 from eidos_core.recipe.criteria import Criteria
 
 HELM = "Helm"
@@ -25,6 +25,7 @@ KUSTOMIZE = "Kustomize"
 COMPONENT_TYPES = (HELM, KUSTOMIZE)
 METADATA_KIND = "recipeMetadata"
 REGISTRY_KIND = "ComponentRegistry"
+RESULT_KIND = "recipeResult"
 
 # ---------------------------------------------------------------------------------------------
 # Constraint syntax (recipe-engine spec §11), shared by the data checks and the validator.
@@ -172,6 +173,60 @@ class RecipeMetadata:
     component_refs: tuple[ComponentRef, ...] = wire(
         "componentRefs", ListOf(Nested(ComponentRef), unique="name", noun="component"), group="spec"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ConstraintWarning:
+    """Why snapshot mode left an overlay out: one of its constraints the cluster fails (or that
+    cannot be checked: ``actual`` is None then)."""
+
+    overlay: str = wire("overlay", emit=Emit.ALWAYS)
+    constraint: str = wire("constraint", emit=Emit.ALWAYS)
+    expected: str = wire("expected", Text(line=False), emit=Emit.ALWAYS)
+    actual: str | None = wire("actual", OptionalText(line=False))
+    reason: str = wire("reason", Text(line=False), emit=Emit.ALWAYS)
+
+
+def _metadata(key: str, kind: Any = None, description: str = "") -> Any:
+    return wire(key, kind or ListOf(Text()), group="metadata", description=description)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    """A resolved recipe, as :func:`eidos_core.recipe.build.build_recipe` makes it and as the
+    ``recipeResult`` document carries it (recipe-engine spec §9.4, fields in that order).
+
+    Read tolerantly, like the reference: unknown fields are ignored, names match in any case,
+    only ``componentRefs[].name`` is required; ``criteria`` is ``None`` when a document has
+    none. ``excludedAcceleratorOverlays`` (snapshot mode, right after ``excludedOverlays``)
+    names the accelerator overlays left out because the cluster fails their constraints and not
+    merged as an ancestor either: hardware support the recipe lacks (issue 11).
+    """
+
+    HEADER: ClassVar[Header] = Header(RESULT_KIND, strict=False, fold_case=True)
+    GROUPS: ClassVar[Mapping[str, Group]] = {"metadata": Group(schema_name="ResultMetadata")}
+    SCHEMA_NAME: ClassVar[str] = "RecipeResult"
+
+    version: str = _metadata("version", Text(), "Version of the producer (eidosd).")
+    applied_overlays: tuple[str, ...] = _metadata("appliedOverlays", description="Overlays in merge order.")
+    excluded_overlays: tuple[str, ...] = _metadata("excludedOverlays")
+    excluded_accelerator_overlays: tuple[str, ...] = _metadata("excludedAcceleratorOverlays")
+    constraint_warnings: tuple[ConstraintWarning, ...] = _metadata(
+        "constraintWarnings", ListOf(Nested(ConstraintWarning))
+    )
+    criteria: Criteria | None = wire("criteria", Nested(Criteria, optional=True), emit=Emit.ALWAYS)
+    constraints: tuple[Constraint, ...] = wire("constraints", ListOf(Nested(Constraint)))
+    component_refs: tuple[ComponentRef, ...] = wire(
+        "componentRefs", ListOf(Nested(ComponentRef), unique="name", noun="component"), emit=Emit.ALWAYS
+    )
+    deployment_order: tuple[str, ...] = wire("deploymentOrder", ListOf(Text()), emit=Emit.ALWAYS)
+
+    def ref(self, name: str) -> ComponentRef | None:
+        return next((r for r in self.component_refs if r.name == name), None)
+
+    def to_document(self) -> dict[str, Any]:
+        """The recipeResult document (unknown fields read are gone, as in the reference)."""
+        return encode(self)
 
 
 # ---------------------------------------------------------------------------------------------

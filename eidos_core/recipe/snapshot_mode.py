@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from eidos_core.errors import EidosError
-from eidos_core.recipe.build import ConstraintWarning, Recipe, merge_overlays
+from eidos_core.recipe.build import merge_overlays
 from eidos_core.recipe.criteria import ANY, Criteria
 from eidos_core.recipe.match import select_overlays
-from eidos_core.recipe.model import RecipeMetadata, RecipeStore
+from eidos_core.recipe.model import ConstraintWarning, Recipe, RecipeMetadata, RecipeStore
 from eidos_core.snapshot.model import Snapshot
 from eidos_core.validate.evaluate import constraint_holds
 

@@ -6,17 +6,13 @@ Pure, synchronous functions only; reading inputs and writing the report belong t
 * :mod:`.path` — constraint names (``Type.Subtype.Key``) as paths into a snapshot
 * :mod:`.expression` — a constraint value as operator + operand
 * :mod:`.version` — lenient version parsing and comparison
-* :mod:`.constraints` — the ``constraints`` list of a recipe document, and those of the
-  accelerator overlays snapshot mode left out of it
+* :mod:`.constraints` — the constraints of the accelerator overlays snapshot mode left out of
+  a recipe (the recipe itself is read by :func:`eidos_core.recipe.result.recipe_from_document`)
 * :mod:`.evaluate` — evaluating constraints against a snapshot
 * :mod:`.report` — per-constraint results, the summary and the report document
 """
 
-from eidos_core.validate.constraints import (
-    ExcludedConstraint,
-    constraints_from_document,
-    excluded_constraints_from_document,
-)
+from eidos_core.validate.constraints import ExcludedConstraint, excluded_constraints
 from eidos_core.validate.evaluate import (
     check_constraint,
     check_excluded_constraints,
@@ -53,9 +49,8 @@ __all__ = [
     "check_excluded_constraints",
     "compare_versions",
     "constraint_holds",
-    "constraints_from_document",
     "evaluate_expression",
-    "excluded_constraints_from_document",
+    "excluded_constraints",
     "parse_expression",
     "parse_path",
     "parse_version",

@@ -54,8 +54,7 @@ from eidos_cli.commands.bundle_check import DEFAULT_KUBERNETES_VERSION
 from eidos_core import __version__, yaml
 from eidos_core.recipe.build import build_recipe
 from eidos_core.recipe.criteria import ACCELERATORS, ANY, INTENTS, OS_TYPES, SERVICES, Criteria
-from eidos_core.recipe.document import recipe_from_document
-from eidos_core.recipe.result import recipe_to_document
+from eidos_core.recipe.result import recipe_from_document, recipe_to_document
 from eidos_core.sources.embedded import embedded_store
 from tests.charts import UPSTREAM_CHARTS
 from tests.kube.emulator import serve_kube

@@ -235,7 +235,26 @@ def test_bad_constraint_shape_names_the_field(tmp_path: Path, files: dict[str, s
     path = write(tmp_path / "r.yaml", {"constraints": [{"name": "OS.release.ID", "value": ["ubuntu"]}]})
     with pytest.raises(InvalidRequestError) as info:
         invoke("-r", path, "-s", files["snapshot"])
-    assert "constraints[0].value must be a string" in info.value.message
+    assert "constraints[0].value: must be a string" in info.value.message
+
+
+def test_field_names_match_in_any_case_as_in_bundle(
+    tmp_path: Path, files: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One reader of recipes, one rule (Go's encoding/json: field names in any case), in
+    validate as in bundle (tests/unit/test_bundle_command.py::test_field_names_match_in_any_case_as_in_validate)."""
+    go = {k[:1].upper() + k[1:]: v for k, v in PASSING.items()}
+    go["Constraints"] = [{"Name": c["name"], "VALUE": c["value"]} for c in PASSING["constraints"]]
+    assert invoke("-r", write(tmp_path / "go.json", go), "-s", files["snapshot"], "-t", "yaml") == 0
+    results = stdout_doc(capsys)["results"]
+    assert [(r["name"], r["status"]) for r in results] == [
+        ("K8s.server.version", "passed"),
+        ("OS.release.ID", "passed"),
+    ]
+    # Malformed elsewhere than in constraints: refused here as bundle refuses it.
+    bad = write(tmp_path / "bad.yaml", {**PASSING, "componentRefs": [{"name": "a", "overrides": ["x"]}]})
+    with pytest.raises(InvalidRequestError, match=r"componentRefs\[0\]\.overrides: must be a mapping, got a list"):
+        invoke("-r", bad, "-s", files["snapshot"])
 
 
 def test_both_from_stdin_is_rejected() -> None:

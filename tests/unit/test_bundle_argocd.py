@@ -22,9 +22,8 @@ from eidos_core import yaml
 from eidos_core.errors import InvalidRequestError
 from eidos_core.recipe.build import build_recipe
 from eidos_core.recipe.criteria import ACCELERATORS, INTENTS, OS_TYPES, SERVICES, Criteria
-from eidos_core.recipe.document import RecipeDocument, recipe_from_document
-from eidos_core.recipe.model import RecipeStore, Registry
-from eidos_core.recipe.result import recipe_to_document
+from eidos_core.recipe.model import Recipe, RecipeStore, Registry
+from eidos_core.recipe.result import recipe_from_document, recipe_to_document
 from eidos_core.sources.embedded import embedded_store
 
 REPO = "https://git.example/gitops.git"
@@ -32,7 +31,7 @@ GB200 = Criteria(service="eks", accelerator="gb200", intent="training", os="ubun
 GKE = Criteria(service="gke", accelerator="h100", intent="inference", os="cos")
 
 
-def recipe_for(store: RecipeStore, criteria: Criteria = GB200) -> RecipeDocument:
+def recipe_for(store: RecipeStore, criteria: Criteria = GB200) -> Recipe:
     return recipe_from_document(recipe_to_document(build_recipe(store, criteria), "v1.0.0"))
 
 

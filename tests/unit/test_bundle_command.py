@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -140,7 +142,7 @@ def test_missing_recipe_is_not_found(tmp_path: Path) -> None:
 def test_not_a_recipe(tmp_path: Path) -> None:
     path = tmp_path / "snap.yaml"
     path.write_text("kind: Snapshot\napiVersion: eidos.nvidia.com/v1alpha1\n")
-    with pytest.raises(InvalidRequestError, match="kind: expected 'recipeResult', got 'Snapshot'"):
+    with pytest.raises(InvalidRequestError, match="kind: must be 'recipeResult', got 'Snapshot'"):
         run("-r", str(path), "-o", str(tmp_path / "out"))
 
 
@@ -196,3 +198,25 @@ def test_unquoted_numbers_keep_their_text(tmp_path: Path) -> None:
     assert run("-r", str(path), "-o", str(tmp_path / "out")) == 0
     plan = yaml.load((tmp_path / "out" / "install-plan.yaml").read_bytes())
     assert {s["component"]: s["chart"]["version"] for s in plan["steps"]}["cert-manager"] == "1.10"
+
+
+def go_field_names(node: Any) -> Any:
+    """A document as Go's encoding/json would also take it: every key capitalised."""
+    if isinstance(node, dict):
+        return {k[:1].upper() + k[1:]: go_field_names(v) if k != "overrides" else v for k, v in node.items()}
+    if isinstance(node, list):
+        return [go_field_names(v) for v in node]
+    return node
+
+
+def test_field_names_match_in_any_case_as_in_validate(tmp_path: Path, recipe_file: Path) -> None:
+    """One reader of recipes, one rule: ``Constraints:``/``ComponentRefs:`` read as in ``validate``
+    (tests/integration/test_validate_cli.py::test_field_names_match_in_any_case_as_in_bundle)."""
+    doc = yaml.load(recipe_file.read_bytes())
+    capitalised = tmp_path / "go.json"
+    capitalised.write_text(json.dumps(go_field_names(doc)))
+    assert "Constraints" in capitalised.read_text() and "ComponentRefs" in capitalised.read_text()
+    assert run("-r", str(recipe_file), "-o", str(tmp_path / "a")) == 0
+    assert run("-r", str(capitalised), "-o", str(tmp_path / "b")) == 0
+    for name in ("install-plan.yaml", "recipe.yaml"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()

@@ -12,8 +12,7 @@ from eidos_core import yaml
 from eidos_core.errors import InvalidRequestError
 from eidos_core.recipe.build import build_recipe
 from eidos_core.recipe.criteria import Criteria
-from eidos_core.recipe.document import recipe_from_document
-from eidos_core.recipe.result import recipe_to_document
+from eidos_core.recipe.result import recipe_from_document, recipe_to_document
 from eidos_core.sources.embedded import embedded_store
 
 

@@ -23,16 +23,15 @@ from eidos_core.data.load import load_store
 from eidos_core.errors import InvalidRequestError, NotFoundError
 from eidos_core.recipe.build import build_recipe
 from eidos_core.recipe.criteria import Criteria
-from eidos_core.recipe.document import RecipeDocument, recipe_from_document
-from eidos_core.recipe.model import ComponentRef, RecipeStore, Registry, RegistryComponent
-from eidos_core.recipe.result import recipe_to_document
+from eidos_core.recipe.model import ComponentRef, Recipe, RecipeStore, Registry, RegistryComponent
+from eidos_core.recipe.result import recipe_from_document, recipe_to_document
 from eidos_core.sources.embedded import embedded_store
 from tests.conftest import mini_files
 
 GB200 = Criteria(service="eks", accelerator="gb200", intent="training", os="ubuntu")
 
 
-def embedded_recipe(criteria: Criteria = GB200, version: str = "v1.0.0") -> RecipeDocument:
+def embedded_recipe(criteria: Criteria = GB200, version: str = "v1.0.0") -> Recipe:
     return recipe_from_document(recipe_to_document(build_recipe(embedded_store(), criteria), version))
 
 
@@ -396,7 +395,7 @@ def test_kustomize_components_are_steps_applied_with_kubectl() -> None:
 def test_names_that_cannot_be_a_release_or_namespace_are_refused() -> None:
     for bad in ("Upper", "a_b"):
         with pytest.raises(InvalidRequestError, match="Helm release name|DNS-1123"):
-            render_bundle(RecipeDocument(component_refs=(ComponentRef(name=bad, version="1"),)), embedded_store())
+            render_bundle(Recipe(component_refs=(ComponentRef(name=bad, version="1"),)), embedded_store())
     # A dotted name is a release name; with a namespace of its own it still may not shadow a file.
     emb = embedded_store()
     comps = {
@@ -405,7 +404,7 @@ def test_names_that_cannot_be_a_release_or_namespace_are_refused() -> None:
     }
     with pytest.raises(InvalidRequestError, match="clashes with the bundle file"):
         render_bundle(
-            RecipeDocument(component_refs=(ComponentRef(name="readme.md"),)),
+            Recipe(component_refs=(ComponentRef(name="readme.md"),)),
             replace(emb, registry=Registry(components=comps)),
         )
 
@@ -466,7 +465,7 @@ def test_a_manifest_whose_condition_is_false_is_left_out() -> None:
 
 def test_empty_recipe_is_refused() -> None:
     with pytest.raises(InvalidRequestError, match="at least one component reference"):
-        render_bundle(RecipeDocument(), embedded_store())
+        render_bundle(Recipe(), embedded_store())
 
 
 def test_set_key_must_name_a_recipe_component() -> None:

@@ -17,13 +17,12 @@ from eidos_cli.bundle.writer import RECORD_FILE, write_bundle
 from eidos_core.errors import ForbiddenError, InvalidRequestError
 from eidos_core.recipe.build import build_recipe
 from eidos_core.recipe.criteria import Criteria
-from eidos_core.recipe.document import RecipeDocument, recipe_from_document
-from eidos_core.recipe.model import ComponentRef
-from eidos_core.recipe.result import recipe_to_document
+from eidos_core.recipe.model import ComponentRef, Recipe
+from eidos_core.recipe.result import recipe_from_document, recipe_to_document
 from eidos_core.sources.embedded import embedded_store
 
 
-def recipe(criteria: Criteria | None = None) -> RecipeDocument:
+def recipe(criteria: Criteria | None = None) -> Recipe:
     crit = criteria or Criteria(service="eks", accelerator="gb200", intent="training", os="ubuntu")
     return recipe_from_document(recipe_to_document(build_recipe(embedded_store(), crit), "v1"))
 

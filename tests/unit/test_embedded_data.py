@@ -5,10 +5,10 @@ from __future__ import annotations
 from itertools import product
 
 from eidos_core import yaml
-from eidos_core.recipe.build import Recipe, build_recipe
+from eidos_core.recipe.build import build_recipe
 from eidos_core.recipe.criteria import ACCELERATORS, ANY, INTENTS, OS_TYPES, SERVICES, Criteria
 from eidos_core.recipe.merge import deep_merge
-from eidos_core.recipe.model import RecipeStore
+from eidos_core.recipe.model import Recipe, RecipeStore
 from eidos_core.sources.embedded import embedded_store
 
 ALL_QUERIES = [

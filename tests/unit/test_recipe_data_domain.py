@@ -18,8 +18,7 @@ from eidos_cli.bundle.bundler import render_bundle
 from eidos_core import yaml
 from eidos_core.recipe.build import build_recipe
 from eidos_core.recipe.criteria import ACCELERATORS, ANY, INTENTS, OS_TYPES, SERVICES, Criteria, parse_field
-from eidos_core.recipe.document import recipe_from_document
-from eidos_core.recipe.result import recipe_to_document
+from eidos_core.recipe.result import recipe_from_document, recipe_to_document
 from eidos_core.snapshot.model import snapshot_from_document
 from eidos_core.sources.embedded import embedded_store
 from eidos_core.validate.evaluate import validate_constraints

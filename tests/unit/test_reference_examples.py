@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from eidos_core.recipe.build import Recipe, build_recipe
+from eidos_core.recipe.build import build_recipe
 from eidos_core.recipe.criteria import parse_criteria
-from eidos_core.recipe.model import RecipeStore
+from eidos_core.recipe.model import Recipe, RecipeStore
 from eidos_core.recipe.result import recipe_to_document, to_json
 from eidos_core.sources.directory import load_directory
 

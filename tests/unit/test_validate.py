@@ -15,7 +15,7 @@ from eidos_core.errors import EidosError, InvalidRequestError, NotFoundError
 from eidos_core.recipe.build import build_recipe
 from eidos_core.recipe.criteria import Criteria
 from eidos_core.recipe.model import Constraint, RecipeStore
-from eidos_core.recipe.result import recipe_to_document
+from eidos_core.recipe.result import recipe_from_document, recipe_to_document
 from eidos_core.snapshot.model import Snapshot, snapshot_from_document
 from eidos_core.validate import (
     ConstraintPath,
@@ -29,9 +29,8 @@ from eidos_core.validate import (
     check_excluded_constraints,
     compare_versions,
     constraint_holds,
-    constraints_from_document,
     evaluate_expression,
-    excluded_constraints_from_document,
+    excluded_constraints,
     parse_expression,
     parse_path,
     parse_version,
@@ -519,13 +518,18 @@ def test_constraints_from_our_recipe_document(make_store: Callable[..., RecipeSt
         gpu={"criteria": {"accelerator": "h100"}, "constraints": [{"name": "OS.release.ID", "value": "ubuntu"}]}
     )
     doc = recipe_to_document(build_recipe(store, Criteria(accelerator="h100")), "0.1.0")
-    assert constraints_from_document(doc) == (
+    assert constraints_of(doc) == (
         Constraint("K8s.server.version", ">= 1.28"),
         Constraint("OS.release.ID", "ubuntu"),
     )
 
 
+def constraints_of(doc: Any, source: str = "recipe") -> tuple[Constraint, ...]:
+    return recipe_from_document(doc, source=source).constraints
+
+
 def test_constraints_are_read_tolerantly() -> None:
+    """validate reads recipes as bundle does: one reader (tests/unit/test_bundle_document.py)."""
     doc = {
         "Constraints": [  # Go's JSON decoding matches names case-insensitively
             {"Name": "OS.release.VERSION_ID", "Value": 24.04, "comment": "ignored"},
@@ -534,30 +538,35 @@ def test_constraints_are_read_tolerantly() -> None:
         ],
         "somethingNew": {"ignored": True},
     }
-    assert constraints_from_document(doc) == (
+    assert constraints_of(doc) == (
         Constraint("OS.release.VERSION_ID", "24.04"),
         Constraint("OS.release.ID", ""),
         Constraint("K8s.node.ready", "true"),
     )
-    assert constraints_from_document({"kind": "recipeResult"}) == ()
-    assert constraints_from_document({"constraints": None}) == ()
+    assert constraints_of({"kind": "recipeResult"}) == ()
+    assert constraints_of({"constraints": None}) == ()
 
 
 @pytest.mark.parametrize(
     ("doc", "field", "fragment"),
     [
-        (["a"], None, "a recipe must be a mapping, got list"),
-        ({"kind": "Snapshot"}, "kind", "are --recipe and --snapshot swapped?"),
-        ({"kind": "recipeCriteria"}, "kind", "kind must be recipeResult, got 'recipeCriteria'"),
-        ({"constraints": {"name": "x"}}, "constraints", "constraints must be a list"),
+        (["a"], None, "expected a recipeResult mapping, got a list"),
+        ({"kind": "Snapshot"}, "kind", "kind: must be 'recipeResult', got 'Snapshot'"),
+        ({"kind": "recipeCriteria"}, "kind", "kind: must be 'recipeResult', got 'recipeCriteria'"),
+        ({"constraints": {"name": "x"}}, "constraints", "constraints: must be a list"),
         ({"constraints": [{"name": "a", "value": "1"}, "K8s.server.version"]}, "constraints[1]", "must be a mapping"),
-        ({"constraints": [{"name": "a", "value": {">=": 1}}]}, "constraints[0].value", "must be a string, got dict"),
-        ({"constraints": [{"name": ["a"], "value": "1"}]}, "constraints[0].name", "must be a string, got list"),
+        (
+            {"constraints": [{"name": "a", "value": {">=": 1}}]},
+            "constraints[0].value",
+            "must be a string, got a mapping",
+        ),
+        ({"constraints": [{"name": ["a"], "value": "1"}]}, "constraints[0].name", "must be a string, got a list"),
+        ({"constraints": [{"value": "1"}]}, "constraints[0].name", "constraints[0].name: is required"),
     ],
 )
 def test_bad_recipe_shapes_name_the_field(doc: Any, field: str | None, fragment: str) -> None:
     with pytest.raises(InvalidRequestError) as info:
-        constraints_from_document(doc, source="r.yaml")
+        constraints_of(doc, source="r.yaml")
     assert info.value.message.startswith("r.yaml: ")
     assert fragment in info.value.message
     assert info.value.details.get("field") == field
@@ -588,13 +597,16 @@ def test_dotted_subtype_names_resolve_against_the_snapshot() -> None:
 
 def test_raw_documents_keep_constraint_text() -> None:
     from eidos_core import yaml
-    from eidos_core.validate.constraints import constraints_from_document
 
     doc = yaml.load(b"kind: recipeResult\nconstraints:\n  - name: OS.release.VERSION_ID\n    value: 22.10\n", raw=True)
-    assert constraints_from_document(doc) == (Constraint("OS.release.VERSION_ID", "22.10"),)
+    assert constraints_of(doc) == (Constraint("OS.release.VERSION_ID", "22.10"),)
 
 
 # Accelerator overlays snapshot mode left out (issue 11): their constraints from constraintWarnings.
+def excluded_of(doc: Any) -> tuple[ExcludedConstraint, ...]:
+    return excluded_constraints(recipe_from_document(doc))
+
+
 def excluded_recipe(**metadata: Any) -> dict[str, Any]:
     return {
         "kind": "recipeResult",
@@ -613,20 +625,21 @@ def excluded_recipe(**metadata: Any) -> dict[str, Any]:
 
 def test_excluded_constraints_are_those_of_the_dropped_accelerator_overlays() -> None:
     doc = excluded_recipe(excludedAcceleratorOverlays=["gb200"])
-    got = excluded_constraints_from_document(doc)
+    got = excluded_of(doc)
     assert [(e.overlay, e.constraint) for e in got] == [
         ("gb200", Constraint("K8s.server.version", ">= 1.32")),
         ("gb200", Constraint("GPU.smi.driver", ">= 570")),
     ]  # ubuntu's warning is no accelerator overlay's: it stays a warning
-    assert excluded_constraints_from_document(excluded_recipe()) == ()  # no field: nothing extra
-    assert excluded_constraints_from_document({"metadata": "odd"}) == ()  # metadata was never checked
-    with pytest.raises(InvalidRequestError, match="excludedAcceleratorOverlays must be a list"):
-        excluded_constraints_from_document(excluded_recipe(excludedAcceleratorOverlays="gb200"))
+    assert excluded_of(excluded_recipe()) == ()  # no field: nothing extra
+    with pytest.raises(InvalidRequestError, match="metadata: must be a mapping"):  # one reader: bundle's rules
+        excluded_of({"metadata": "odd"})
+    with pytest.raises(InvalidRequestError, match="excludedAcceleratorOverlays: must be a list"):
+        excluded_of(excluded_recipe(excludedAcceleratorOverlays="gb200"))
 
 
 def test_excluded_constraints_fail_until_the_cluster_meets_them(snapshot: Snapshot) -> None:
-    excluded = excluded_constraints_from_document(excluded_recipe(excludedAcceleratorOverlays=["gb200"]))
-    recipe_constraints = constraints_from_document(excluded_recipe())
+    excluded = excluded_of(excluded_recipe(excludedAcceleratorOverlays=["gb200"]))
+    recipe_constraints = constraints_of(excluded_recipe())
     # The snapshot runs v1.30.14 and has no GPU measurement.
     results = check_excluded_constraints(excluded, recipe_constraints, snapshot)
     assert [(r.name, r.status) for r in results] == [

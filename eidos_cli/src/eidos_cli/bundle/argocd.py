@@ -56,7 +56,7 @@ from eidos_cli.bundle.plan import (
 from eidos_cli.bundle.yamlout import dump
 from eidos_core import yaml
 from eidos_core.errors import InvalidRequestError
-from eidos_core.recipe.document import RecipeDocument
+from eidos_core.recipe.model import Recipe
 
 PLACEHOLDER_REPO = "https://github.com/YOUR-ORG/YOUR-REPO.git"
 REVISION = "main"  # the GitOps branch every Git source reads
@@ -265,7 +265,7 @@ def _enabled(plan: InstallPlan) -> list[Step]:
     return [s for s in plan.steps if s.enabled]
 
 
-def render_readme(recipe: RecipeDocument, plan: InstallPlan, bundler_version: str) -> str:
+def render_readme(recipe: Recipe, plan: InstallPlan, bundler_version: str) -> str:
     steps = _enabled(plan)
     lines = [
         "# ArgoCD Deployment Bundle",
@@ -416,7 +416,7 @@ def render_readme(recipe: RecipeDocument, plan: InstallPlan, bundler_version: st
     return "\n".join(lines)
 
 
-def render_plan(recipe: RecipeDocument, plan: InstallPlan, bundler_version: str, repo: str = "") -> dict[str, bytes]:
+def render_plan(recipe: Recipe, plan: InstallPlan, bundler_version: str, repo: str = "") -> dict[str, bytes]:
     """Every file of the bundle, relative path → content."""
     out: dict[str, bytes] = {}
     shared = plan_files(plan)

@@ -17,8 +17,7 @@ from eidos_cli.bundle.paths import check_relative, safe_name
 from eidos_cli.bundle.plan import BundleOptions, InstallPlan, build_plan, plan_files
 from eidos_cli.bundle.yamlout import dump
 from eidos_core.errors import InvalidRequestError
-from eidos_core.recipe.document import RecipeDocument
-from eidos_core.recipe.model import RecipeStore
+from eidos_core.recipe.model import Recipe, RecipeStore
 
 __all__ = ["Bundle", "BundleOptions", "parse_deployer", "render_bundle", "summary"]
 
@@ -62,7 +61,7 @@ def _check_top_level(plan: InstallPlan, top_level: tuple[str, ...]) -> None:
             )
 
 
-def render_bundle(recipe: RecipeDocument, store: RecipeStore, options: BundleOptions | None = None) -> Bundle:
+def render_bundle(recipe: Recipe, store: RecipeStore, options: BundleOptions | None = None) -> Bundle:
     """Every file of the bundle. ``store`` supplies values files, manifests and the registry."""
     options = options or BundleOptions()
     deployer = parse_deployer(options.deployer)

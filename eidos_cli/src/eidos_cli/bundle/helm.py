@@ -29,7 +29,7 @@ from collections.abc import Sequence
 
 from eidos_cli.bundle.plan import InstallPlan, Step
 from eidos_core.recipe.criteria import ANY
-from eidos_core.recipe.document import RecipeDocument
+from eidos_core.recipe.model import Recipe
 
 DEPLOY = "deploy.sh"
 UNDEPLOY = "undeploy.sh"
@@ -231,7 +231,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_readme(recipe: RecipeDocument, plan: InstallPlan, bundler_version: str) -> str:
+def render_readme(recipe: Recipe, plan: InstallPlan, bundler_version: str) -> str:
     lines = [
         "# Cloud Native Stack Deployment",
         "",
@@ -352,7 +352,7 @@ def render_readme(recipe: RecipeDocument, plan: InstallPlan, bundler_version: st
     return "\n".join(line for line in lines) + ""
 
 
-def render(recipe: RecipeDocument, plan: InstallPlan, bundler_version: str) -> dict[str, bytes]:
+def render(recipe: Recipe, plan: InstallPlan, bundler_version: str) -> dict[str, bytes]:
     """The Helm-only files (the plan's files, ``recipe.yaml`` and checksums come from ``bundler``)."""
     return {
         DEPLOY: render_deploy(plan, bundler_version).encode(),

@@ -35,8 +35,7 @@ from eidos_cli.bundle.values import bundle_values
 from eidos_cli.bundle.yamlout import dump, dump_values
 from eidos_core import API_VERSION, __version__
 from eidos_core.errors import InvalidRequestError, NotFoundError
-from eidos_core.recipe.document import RecipeDocument
-from eidos_core.recipe.model import KUSTOMIZE, ComponentRef, RecipeStore, Registry
+from eidos_core.recipe.model import KUSTOMIZE, ComponentRef, Recipe, RecipeStore, Registry
 
 PLAN_FILE = "install-plan.yaml"
 PLAN_KIND = "InstallPlan"
@@ -111,7 +110,7 @@ class InstallPlan:
         return next((s for s in self.steps if s.component == component), None)
 
 
-def ordered_refs(recipe: RecipeDocument) -> list[ComponentRef]:
+def ordered_refs(recipe: Recipe) -> list[ComponentRef]:
     """Components in ``deploymentOrder``, then any the order does not mention, in recipe order."""
     by_name = {r.name: r for r in recipe.component_refs}
     out: list[ComponentRef] = []
@@ -142,7 +141,7 @@ def namespace_plan(refs: Sequence[ComponentRef], registry: Registry) -> dict[str
 
 
 def disabled_components(
-    recipe: RecipeDocument, registry: Registry, options: BundleOptions
+    recipe: Recipe, registry: Registry, options: BundleOptions
 ) -> tuple[tuple[str, ...], tuple[SetOverride, ...]]:
     """Components to leave out (recipe names, recipe order) and the ``--set`` entries left to
     apply: ``C:enabled=false`` disables C, ``C:enabled=true`` keeps it — neither is a value."""
@@ -245,7 +244,7 @@ def _manifests(
     return out
 
 
-def build_plan(recipe: RecipeDocument, store: RecipeStore, options: BundleOptions | None = None) -> InstallPlan:
+def build_plan(recipe: Recipe, store: RecipeStore, options: BundleOptions | None = None) -> InstallPlan:
     """The install plan of ``recipe`` (see the module docstring)."""
     options = options or BundleOptions()
     registry = store.registry

@@ -21,8 +21,8 @@ from eidos_cli.options import add_kubeconfig, add_list
 from eidos_core import __version__
 from eidos_core.errors import InvalidRequestError
 from eidos_core.io.documents import read_document
-from eidos_core.recipe.document import RecipeDocument, recipe_from_document
-from eidos_core.recipe.model import RecipeStore
+from eidos_core.recipe.model import Recipe, RecipeStore
+from eidos_core.recipe.result import recipe_from_document
 
 log = logging.getLogger("eidos_cli.bundle")
 
@@ -108,7 +108,7 @@ def check_output(output: str) -> str:
     return text or "."
 
 
-async def load_recipe(uri: str, kubeconfig: str | None) -> RecipeDocument:
+async def load_recipe(uri: str, kubeconfig: str | None) -> Recipe:
     doc = await read_document(uri, kubeconfig=kubeconfig, raw=True)  # versions as written: 25.10 stays 25.10
     return recipe_from_document(doc, source=uri)
 

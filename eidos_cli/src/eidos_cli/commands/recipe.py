@@ -24,7 +24,7 @@ from eidos_cli.options import add_bool, add_kubeconfig, add_output
 from eidos_core import __version__
 from eidos_core.errors import InvalidRequestError, ValidationFailedError
 from eidos_core.io.documents import read_document, write_document
-from eidos_core.recipe.build import ConstraintWarning, Recipe, build_recipe
+from eidos_core.recipe.build import build_recipe
 from eidos_core.recipe.criteria import (
     ACCELERATORS,
     ANY,
@@ -36,7 +36,7 @@ from eidos_core.recipe.criteria import (
     criteria_from_document,
     parse_nodes,
 )
-from eidos_core.recipe.model import RecipeStore
+from eidos_core.recipe.model import ConstraintWarning, Recipe, RecipeStore
 from eidos_core.recipe.result import recipe_to_document
 from eidos_core.recipe.snapshot_mode import build_recipe_for_snapshot
 from eidos_core.snapshot.criteria import criteria_from_snapshot

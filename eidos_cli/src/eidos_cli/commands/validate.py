@@ -34,12 +34,9 @@ from eidos_core.errors import (
 from eidos_core.io.documents import FORMATS, Format, read_document, write_document
 from eidos_core.io.uri import Location, Scheme, parse_uri
 from eidos_core.recipe.model import Constraint
-from eidos_core.snapshot.model import Snapshot, snapshot_from_document
-from eidos_core.validate.constraints import (
-    ExcludedConstraint,
-    constraints_from_document,
-    excluded_constraints_from_document,
-)
+from eidos_core.recipe.result import recipe_from_document
+from eidos_core.snapshot.model import SNAPSHOT_KIND, Snapshot, snapshot_from_document
+from eidos_core.validate.constraints import ExcludedConstraint, excluded_constraints
 from eidos_core.validate.evaluate import check_excluded_constraints, validate_constraints
 from eidos_core.validate.report import (
     OverallStatus,
@@ -49,6 +46,7 @@ from eidos_core.validate.report import (
     format_duration,
     report_to_document,
 )
+from eidos_core.yaml import plain
 
 log = logging.getLogger("eidos_cli.validate")
 
@@ -117,9 +115,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(run=run)
 
 
-def _rewrap(exc: EidosError, prefix: str) -> EidosError:
+def _rewrap(exc: EidosError, prefix: str, hint: str = "") -> EidosError:
     cls = next(c for c in _WRAPPABLE if isinstance(exc, c))
-    return cls(f"{prefix}: {exc.message}", details=exc.details)
+    return cls(f"{prefix}: {exc.message}{hint}", details=exc.details)
+
+
+def _swapped(exc: EidosError, doc: Any) -> str:
+    """A hint when the recipe given is a snapshot."""
+    kind = plain(doc.get("kind")) if isinstance(doc, dict) else None
+    if exc.details.get("field") == "kind" and kind == SNAPSHOT_KIND:
+        return " (are --recipe and --snapshot swapped?)"
+    return ""
 
 
 def output_location(uri: str) -> Location:
@@ -150,16 +156,15 @@ async def load_inputs(recipe_uri: str, snapshot_uri: str, *, kubeconfig: str | N
         raise InvalidRequestError("--recipe and --snapshot cannot both read stdin (-)")
     recipe_doc = await _load("recipe", recipe_uri, kubeconfig, raw=True)  # constraint values as written
     try:
-        constraints = constraints_from_document(recipe_doc, source=recipe_uri)
-        excluded = excluded_constraints_from_document(recipe_doc, source=recipe_uri)
+        recipe = recipe_from_document(recipe_doc, source=recipe_uri)
     except EidosError as exc:
-        raise _rewrap(exc, f'failed to load recipe from "{recipe_uri}"') from exc
+        raise _rewrap(exc, f'failed to load recipe from "{recipe_uri}"', _swapped(exc, recipe_doc)) from exc
     snapshot_doc = await _load("snapshot", snapshot_uri, kubeconfig)
     try:
         snapshot = snapshot_from_document(snapshot_doc, source=snapshot_uri)
     except EidosError as exc:
         raise _rewrap(exc, f'failed to load snapshot from "{snapshot_uri}"') from exc
-    return Inputs(constraints, excluded, snapshot)
+    return Inputs(recipe.constraints, excluded_constraints(recipe), snapshot)
 
 
 def report_document(report: ValidationReport, fmt: Format) -> dict[str, Any]:
