@@ -9,9 +9,8 @@ import base64
 import gzip
 import json
 import shutil
-import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,8 @@ from hypothesis import strategies as st
 from eidos_core import yaml
 from tests.conftest import mini_files
 from tests.hostile.payloads import PAYLOADS
-from tests.hostile.server import Eidosd
 from tests.kube.emulator import KubeFixture
+from tests.support import NO_RATE_LIMIT, EidosdProcess, launch_eidosd, start_eidosd, wait_until
 
 EMBEDDED = Path(__file__).resolve().parents[2] / "recipe_data"
 BASELINE = "/v1/recipe?service=eks&accelerator=h100&intent=training"
@@ -32,14 +31,13 @@ ENVELOPE_KEYS = {"code", "message", "requestId", "timestamp", "retryable"}
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Eidosd]:
-    srv = Eidosd(tmp_path_factory.mktemp("eidosd"))
-    srv.wait_ready()
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EidosdProcess]:
+    srv = start_eidosd(tmp_path_factory.mktemp("eidosd"), **NO_RATE_LIMIT)
     yield srv
     assert srv.stop() == 0, srv.log()[-2000:]
 
 
-def baseline_etag(server: Eidosd) -> str:
+def baseline_etag(server: EidosdProcess) -> str:
     status, headers, _ = server.request(BASELINE)
     assert status == 200
     return headers["ETag"]
@@ -54,7 +52,7 @@ def assert_refused(status: int, body: bytes) -> dict[str, Any]:
 
 @pytest.mark.parametrize("payload", sorted(PAYLOADS))
 @pytest.mark.parametrize("encoding", ["identity", "gzip"])
-def test_hostile_bodies_are_4xx(server: Eidosd, payload: str, encoding: str) -> None:
+def test_hostile_bodies_are_4xx(server: EidosdProcess, payload: str, encoding: str) -> None:
     etag = baseline_etag(server)
     body = PAYLOADS[payload]
     headers = {"Content-Type": "application/yaml"}
@@ -83,7 +81,7 @@ def test_hostile_bodies_are_4xx(server: Eidosd, payload: str, encoding: str) -> 
     ],
     ids=["huge-nodes", "negative-nodes", "fraction-nodes", "exponent-nodes", "nul", "long", "surrogate", "unknown"],
 )
-def test_hostile_query_values_are_400(server: Eidosd, query: dict[str, str]) -> None:
+def test_hostile_query_values_are_400(server: EidosdProcess, query: dict[str, str]) -> None:
     encoded = urllib.parse.urlencode(query, errors="surrogatepass")
     status, _, answer = server.request("/v1/recipe?" + encoded)
     assert status == 400, answer[:300]
@@ -91,7 +89,7 @@ def test_hostile_query_values_are_400(server: Eidosd, query: dict[str, str]) -> 
     server.assert_alive()
 
 
-def test_invalid_utf8_in_the_query_is_400(server: Eidosd) -> None:
+def test_invalid_utf8_in_the_query_is_400(server: EidosdProcess) -> None:
     status, _, answer = server.request("/v1/recipe?service=%ff%fe")
     assert_refused(status, answer)
 
@@ -108,7 +106,7 @@ _criteria_like = st.fixed_dictionaries(
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(body=(_documents | _criteria_like).map(lambda d: yaml.dump(d).encode()) | st.binary(max_size=200))
-def test_generated_bodies_never_get_a_5xx(server: Eidosd, body: bytes) -> None:
+def test_generated_bodies_never_get_a_5xx(server: EidosdProcess, body: bytes) -> None:
     status, _, answer = server.request("/v1/recipe", body, {"Content-Type": "application/yaml"})
     assert status in (200, 400, 413, 415), (status, answer[:300])
     if status != 200:
@@ -118,13 +116,20 @@ def test_generated_bodies_never_get_a_5xx(server: Eidosd, body: bytes) -> None:
 # --- recipe data -----------------------------------------------------------------------------------
 
 
-def wait_for(check: Any, within: float, what: str, server: Eidosd) -> None:
-    """Poll ``check`` until it holds; ``what`` (a payload name or a description) says what failed."""
-    deadline = time.monotonic() + within
-    while not check():
+def wait_for(check: Callable[[], bool], what: str, server: EidosdProcess) -> None:
+    """Until ``check`` holds, the server alive throughout; ``what`` (a payload name or a description)
+    says what failed."""
+
+    def alive_and_done() -> bool:
         server.assert_alive()
-        assert time.monotonic() < deadline, f"{what} did not happen within {within}s"
-        time.sleep(0.05)
+        return check()
+
+    wait_until(alive_and_done, what, 10)
+
+
+def errors_above(server: EidosdProcess, count: float) -> Callable[[], bool]:
+    """Whether the server has counted more than ``count`` reload errors."""
+    return lambda: server.metric(ERRORS) > count
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -137,7 +142,7 @@ def write_atomically(path: Path, data: bytes) -> None:
 def test_hostile_directory_data_keeps_the_last_good_store(tmp_path: Path) -> None:
     data = tmp_path / "data"
     shutil.copytree(EMBEDDED, data, ignore=shutil.ignore_patterns("__init__.py", "__pycache__"))
-    server = Eidosd(tmp_path, RECIPE_DATA_PATH=str(data))
+    server = launch_eidosd(tmp_path, RECIPE_DATA_PATH=str(data), **NO_RATE_LIMIT)
     try:
         server.wait_ready()
         etag = baseline_etag(server)
@@ -147,12 +152,12 @@ def test_hostile_directory_data_keeps_the_last_good_store(tmp_path: Path) -> Non
         for name, payload in PAYLOADS.items():
             errors = server.metric(ERRORS)
             write_atomically(overlay, payload)
-            wait_for(lambda n=errors: server.metric(ERRORS) > n, 10, name, server)
+            wait_for(errors_above(server, errors), name, server)
             assert server.request("/ready")[0] == 200, name
             assert baseline_etag(server) == etag, name
         # The follower is still alive: a good change is served.
         write_atomically(overlay, good + b"\n# a comment changes the data version\n")
-        wait_for(lambda: server.json("/ready")[1]["recipeVersion"] != version, 10, "the good change served", server)
+        wait_for(lambda: server.json("/ready")[1]["recipeVersion"] != version, "the good change served", server)
     finally:
         assert server.stop() == 0, server.log()[-2000:]
     assert "Traceback" not in server.log()
@@ -183,7 +188,7 @@ async def test_hostile_configmap_data_keeps_the_last_good_store(kube: KubeFixtur
     }
     good = mini_files(eks=eks)
     kube.put(configmap(good))
-    server = Eidosd(tmp_path, RECIPE_CONFIGMAP=f"{NS}/{NAME}", KUBECONFIG=str(kube.kubeconfig))
+    server = launch_eidosd(tmp_path, RECIPE_CONFIGMAP=f"{NS}/{NAME}", KUBECONFIG=str(kube.kubeconfig), **NO_RATE_LIMIT)
     try:
         await asyncio.to_thread(server.wait_ready)
         path = "/v1/recipe?service=eks"
@@ -197,7 +202,7 @@ async def test_hostile_configmap_data_keeps_the_last_good_store(kube: KubeFixtur
                 continue
             errors = await asyncio.to_thread(server.metric, ERRORS)
             kube.put(configmap({**good, "overlays/eks.yaml": payload}))
-            await asyncio.to_thread(wait_for, lambda n=errors: server.metric(ERRORS) > n, 10, name, server)
+            await asyncio.to_thread(wait_for, errors_above(server, errors), name, server)
             status, headers, _ = await asyncio.to_thread(server.request, path)
             assert (status, headers["ETag"]) == (200, etag), name
         eks["componentRefs"] = [{"name": "b", "type": "Helm", "version": "2.0.0"}]
@@ -206,13 +211,13 @@ async def test_hostile_configmap_data_keeps_the_last_good_store(kube: KubeFixtur
         def changed() -> bool:
             return server.request(path)[1].get("ETag") != etag
 
-        await asyncio.to_thread(wait_for, changed, 10, "the good change served", server)
+        await asyncio.to_thread(wait_for, changed, "the good change served", server)
     finally:
         assert await asyncio.to_thread(server.stop) == 0, server.log()[-2000:]
     assert "Traceback" not in server.log()
 
 
-def test_json_with_surrogate_pair_escapes_is_accepted(server: Eidosd) -> None:
+def test_json_with_surrogate_pair_escapes_is_accepted(server: EidosdProcess) -> None:
     body = b'{"kind": "recipeCriteria", "metadata": {"note": "\\ud83d\\ude80 launch"}, "spec": {"service": "eks"}}'
     status, _, answer = server.request("/v1/recipe", body, {"Content-Type": "application/json"})
     assert status == 200, answer[:300]
