@@ -20,21 +20,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tests.deploy.support import Obj, container, env_of, exec_form, parse_containerfile
+from tests.support import EidosdProcess, free_port, request
 
 UID = GID = 65532
 VENV_BIN = "/opt/eidos/bin"
@@ -73,19 +67,9 @@ def scratch_dir(prefix: str, mode: int = 0o755) -> Path:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def http(url: str, timeout: float = 5.0) -> tuple[int, Any, Mapping[str, str]]:
     """GET url; (status, body as JSON if it is JSON else text, headers)."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            status, raw, headers = resp.status, resp.read(), dict(resp.headers)
-    except urllib.error.HTTPError as exc:
-        status, raw, headers = exc.code, exc.read(), dict(exc.headers)
+    status, headers, raw = request(url, timeout=timeout)
     text = raw.decode()
     try:
         return status, json.loads(text), headers
@@ -112,33 +96,19 @@ def pod_environment(deployment: Obj, mounts: Mapping[str, Path], port: int) -> d
     return env
 
 
-@dataclass
-class PodProcess:
-    proc: subprocess.Popen[bytes]
-    url: str
-    env: dict[str, str]
-    emptydir: Path
-    log: Path  # eidosd's stderr (the container log), written through a descriptor opened outside
-    scratch: list[Path] = field(default_factory=list)
+class PodProcess(EidosdProcess):
+    """eidosd as its pod runs it; ``env`` is what it was given, ``emptydir`` the stand-in for its
+    emptyDir volume. :meth:`cleanup` kills it and removes the scratch directories."""
 
-    @property
-    def stderr(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        return self.proc.returncode
+    def __init__(self, argv: Sequence[str], *, env: Mapping[str, str], port: int, emptydir: Path, logs: Path) -> None:
+        # The log (the container log) sits in a directory of its own, outside the sandbox's reach.
+        cwd = parse_containerfile().inherited("eidosd", "WORKDIR") or "/"
+        super().__init__(argv, env=env, port=port, log_path=logs / "eidosd.log", cwd=cwd)
+        self.emptydir = emptydir
+        self.scratch = [emptydir, logs]
 
     def cleanup(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        self.kill()
         for path in self.scratch:
             shutil.rmtree(path, ignore_errors=True)
 
@@ -150,7 +120,6 @@ def start_pod(deployment: Obj, data: Path | None = None) -> PodProcess:
     assert Path(argv[0]).is_file(), f"the image's entry point {entry[0]} has no counterpart {argv[0]}"
     emptydir = scratch_dir("eidos-emptydir-", 0o777)  # emptyDir volumes are world-writable
     logs = scratch_dir("eidos-log-", 0o700)
-    scratch = [emptydir, logs]
     mounts = {m["mountPath"]: m for m in container(deployment, "eidosd").get("volumeMounts", [])}
     local: dict[str, Path] = {}
     for path, mount in mounts.items():
@@ -162,33 +131,13 @@ def start_pod(deployment: Obj, data: Path | None = None) -> PodProcess:
             raise AssertionError(f"no local stand-in for the volume mounted at {path}")
     port = free_port()
     env = pod_environment(deployment, local, port)
-    log = logs / "eidosd.log"
-    with log.open("wb") as stderr:
-        proc = subprocess.Popen(
-            sandboxed(argv, [emptydir]),
-            env=env,
-            cwd=parse_containerfile().inherited("eidosd", "WORKDIR") or "/",
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-    pod = PodProcess(proc, f"http://127.0.0.1:{port}", env, emptydir, log, scratch)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            log_text = pod.stderr
-            pod.cleanup()
-            raise AssertionError(f"eidosd exited {proc.returncode}:\n{log_text}")
-        try:
-            if http(pod.url + "/ready", timeout=1)[0] == 200:
-                return pod
-        except OSError:
-            pass
-        time.sleep(0.05)
-    pod.stop(signal.SIGKILL)
-    log_text = pod.stderr
-    pod.cleanup()
-    raise AssertionError(f"eidosd did not become ready:\n{log_text}")
+    pod = PodProcess(sandboxed(argv, [emptydir]), env=env, port=port, emptydir=emptydir, logs=logs)
+    try:
+        pod.wait_ready()
+    except BaseException:
+        pod.cleanup()
+        raise
+    return pod
 
 
 def kubelet_configmap_dir(data: Mapping[str, str], parent: Path) -> Path:

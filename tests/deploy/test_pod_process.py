@@ -25,6 +25,7 @@ from tests.deploy.pod import (
     start_pod,
 )
 from tests.deploy.support import K8S, container, env_of, find, find_all, pod_spec, render
+from tests.support import wait_until
 
 PROBE = """
 import errno, json, os, sys
@@ -88,7 +89,7 @@ def test_probes_and_a_recipe_over_http(eidosd_pod: PodProcess) -> None:
 def test_nothing_is_written_and_nothing_complains(eidosd_pod: PodProcess) -> None:
     assert http(eidosd_pod.url + "/v1/recipe?gpu=gb200")[0] == 200
     assert list(eidosd_pod.emptydir.iterdir()) == [], "eidosd wrote into its /tmp emptyDir"
-    log = eidosd_pod.stderr
+    log = eidosd_pod.log()
     for trouble in ("Read-only file system", "Permission denied", "Traceback"):
         assert trouble not in log, log
     assert '"message": "listening"' in log
@@ -127,10 +128,7 @@ def test_sigterm_drains_within_the_grace_period() -> None:
         started = time.monotonic()
         pod.proc.send_signal(signal.SIGTERM)
         # readiness fails at once, so endpoints drop the pod ...
-        deadline = started + 2
-        while http(pod.url + "/ready")[0] != 503:
-            assert time.monotonic() < deadline, "/ready did not turn 503 after SIGTERM"
-            time.sleep(0.05)
+        wait_until(lambda: http(pod.url + "/ready")[0] == 503, "/ready 503 after SIGTERM", 2)
         # ... while requests are still answered for SHUTDOWN_DELAY
         assert http(pod.url + "/v1/recipe?service=gke")[0] == 200
         try:
@@ -138,7 +136,7 @@ def test_sigterm_drains_within_the_grace_period() -> None:
         except subprocess.TimeoutExpired:
             raise AssertionError(f"eidosd still running {grace}s after SIGTERM (the kubelet would kill it)") from None
         elapsed = time.monotonic() - started
-        assert pod.proc.returncode == 0, pod.stderr
+        assert pod.proc.returncode == 0, pod.log()
         assert settings.shutdown_delay <= elapsed < grace
     finally:
         pod.stop(signal.SIGKILL)
