@@ -7,13 +7,13 @@ document's field order is part of the contract, so it is built here in one place
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
-from eidos_core import API_VERSION
+from eidos_core.codec import Choice, Emit, Group, Header, Integer, ListOf, Nested, Text, Timestamp, encode, wire
 
 REPORT_KIND = "ValidationResult"
 
@@ -30,35 +30,42 @@ class OverallStatus(StrEnum):
     PARTIAL = "partial"
 
 
+ALWAYS = Emit.ALWAYS  # every field of a report is written, empty or not (but a message)
+
+
 @dataclass(frozen=True, slots=True)
 class ConstraintResult:
     """``expected`` is the constraint value as written; ``actual`` is ``""`` when not found."""
 
-    name: str
-    expected: str
-    actual: str
-    status: ResultStatus
-    message: str = ""
+    name: str = wire("name", Text(line=False), emit=ALWAYS)
+    expected: str = wire("expected", Text(line=False), emit=ALWAYS)
+    actual: str = wire("actual", Text(line=False), emit=ALWAYS)
+    status: ResultStatus = wire("status", Choice(ResultStatus), emit=ALWAYS)
+    message: str = wire("message", Text(line=False))
 
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    passed: int
-    failed: int
-    skipped: int
-    total: int
-    status: OverallStatus
-    duration_ns: int = 0
+    passed: int = wire("passed", Integer(), emit=ALWAYS)
+    failed: int = wire("failed", Integer(), emit=ALWAYS)
+    skipped: int = wire("skipped", Integer(), emit=ALWAYS)
+    total: int = wire("total", Integer(), emit=ALWAYS)
+    status: OverallStatus = wire("status", Choice(OverallStatus), emit=ALWAYS)
+    # Written as Go's duration text, or integer nanoseconds in JSON (report_to_document).
+    duration_ns: int = wire("duration", Integer(), emit=ALWAYS)
 
 
 @dataclass(frozen=True, slots=True)
 class ValidationReport:
-    recipe_source: str
-    snapshot_source: str
-    summary: Summary
-    results: tuple[ConstraintResult, ...]
-    timestamp: datetime
-    version: str = ""
+    HEADER: ClassVar[Header] = Header(REPORT_KIND, strict=False)
+    GROUPS: ClassVar[Mapping[str, Group]] = {"metadata": Group()}
+
+    timestamp: datetime = wire("timestamp", Timestamp(), group="metadata", emit=Emit.ALWAYS)
+    version: str = wire("version", group="metadata")
+    recipe_source: str = wire("recipeSource", Text(line=False), emit=ALWAYS)
+    snapshot_source: str = wire("snapshotSource", Text(line=False), emit=ALWAYS)
+    summary: Summary = wire("summary", Nested(Summary), emit=ALWAYS)
+    results: tuple[ConstraintResult, ...] = wire("results", ListOf(Nested(ConstraintResult)), emit=ALWAYS)
 
 
 def summarize(results: Iterable[ConstraintResult], *, duration_ns: int = 0) -> Summary:
@@ -125,42 +132,10 @@ def format_duration(ns: int) -> str:
     return sign + (f"{hours}h" if hours else "") + f"{minutes}m{seconds}"
 
 
-def _timestamp(moment: datetime) -> str:
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def result_to_dict(result: ConstraintResult) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "name": result.name,
-        "expected": result.expected,
-        "actual": result.actual,
-        "status": str(result.status),
-    }
-    if result.message:
-        out["message"] = result.message
-    return out
-
-
 def report_to_document(report: ValidationReport, *, numeric_duration: bool = False) -> dict[str, Any]:
-    """The report as a plain document; ``numeric_duration`` gives integer nanoseconds (the JSON form)."""
-    metadata: dict[str, Any] = {"timestamp": _timestamp(report.timestamp)}
-    if report.version:
-        metadata["version"] = report.version
-    s = report.summary
-    return {
-        "kind": REPORT_KIND,
-        "apiVersion": API_VERSION,
-        "metadata": metadata,
-        "recipeSource": report.recipe_source,
-        "snapshotSource": report.snapshot_source,
-        "summary": {
-            "passed": s.passed,
-            "failed": s.failed,
-            "skipped": s.skipped,
-            "total": s.total,
-            "status": str(s.status),
-            "duration": s.duration_ns if numeric_duration else format_duration(s.duration_ns),
-        },
-        "results": [result_to_dict(r) for r in report.results],
-    }
+    """The report as a plain document; ``numeric_duration`` gives integer nanoseconds (the JSON form),
+    else Go's duration text."""
+    doc = encode(report)
+    if not numeric_duration:
+        doc["summary"]["duration"] = format_duration(report.summary.duration_ns)
+    return doc

@@ -355,7 +355,7 @@ def test_bad_kubeconfig_is_one_line_and_not_an_internal_error(
 
 def test_malformed_snapshot_shapes_are_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     for body, field in (
-        ('{"measurements": [{"type": "K8s", "subtypes": 5}]}', "measurements[0].subtypes must be a list"),
+        ('{"measurements": [{"type": "K8s", "subtypes": 5}]}', "measurements[0].subtypes: must be a list"),
         ('{"measurements": [{"type": "K8s", "subtypes": [{"subtype": "x", "context": 5}]}]}', "context"),
     ):
         path = tmp_path / "snap.json"

@@ -223,7 +223,7 @@ def test_bad_snapshot_names_the_snapshot(files: dict[str, str], tmp_path: Path) 
     with pytest.raises(InvalidRequestError) as info:
         invoke("-r", files["pass"], "-s", snap)
     assert info.value.message.startswith(f'failed to load snapshot from "{snap}": ')
-    assert "measurements must be a list" in info.value.message
+    assert "measurements: must be a list" in info.value.message
 
 
 def test_swapped_arguments_are_caught(files: dict[str, str]) -> None:

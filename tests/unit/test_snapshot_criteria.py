@@ -36,6 +36,19 @@ def test_reference_snapshots(reference_dir: Path, name: str, accelerator: str) -
     assert again == snapshot
 
 
+def test_snapshots_are_read_like_recipes_field_names_in_any_case(reference_dir: Path) -> None:
+    """Snapshots and recipes are the documents exchanged with the reference: one tolerant rule
+    (unknown fields ignored, names in any case as Go's encoding/json matches them)."""
+    doc = yaml.load((reference_dir / "snapshots" / "h100.yaml").read_bytes())
+
+    def go(fields: dict[str, object]) -> dict[str, object]:  # field names only, not map keys
+        return {k.upper() if k in ("kind", "type") else k[:1].upper() + k[1:]: v for k, v in fields.items()}
+
+    measurements = [go({**m, "subtypes": [go(sub) for sub in m.get("subtypes", [])]}) for m in doc["measurements"]]
+    capitalised = {**go({**doc, "measurements": measurements}), "generatedBy": "go"}
+    assert snapshot_from_document(capitalised) == snapshot_from_document(doc)
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
@@ -61,10 +74,10 @@ def test_reading_text_is_go_like() -> None:
 @pytest.mark.parametrize(
     ("doc", "needle"),
     [
-        ([], "must be a mapping"),
-        ({"kind": "Recipe"}, "kind must be 'Snapshot'"),
-        ({"measurements": {}}, "measurements must be a list"),
-        ({"measurements": [{"subtypes": []}]}, "measurements[0] needs a string 'type'"),
+        ([], "expected a Snapshot mapping, got a list"),
+        ({"kind": "Recipe"}, "kind: must be 'Snapshot', got 'Recipe'"),
+        ({"measurements": {}}, "measurements: must be a list, got a mapping"),
+        ({"measurements": [{"subtypes": []}]}, "measurements[0].type: is required"),
     ],
 )
 def test_bad_snapshots(doc: object, needle: str) -> None:

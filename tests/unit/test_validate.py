@@ -471,6 +471,25 @@ def test_report_document_field_order() -> None:
     assert all(type(v) is str for r in doc["results"] for v in r.values())  # plain strings, not enums
 
 
+def test_report_document_reads_back() -> None:
+    """The report is declared once: its JSON form decodes to the same report."""
+    from dataclasses import replace
+
+    from eidos_core.codec import decode
+    from eidos_core.validate.report import ValidationReport
+
+    report = build_report(
+        [_result(ResultStatus.PASSED), _result(ResultStatus.SKIPPED, "value not found")],
+        recipe_source="r.yaml",
+        snapshot_source="s.yaml",
+        duration_ns=41_200,
+        version="0.1.0",
+        timestamp=WHEN,
+    )
+    doc = report_to_document(report, numeric_duration=True)
+    assert decode(ValidationReport, doc, source="report.json") == replace(report, timestamp=WHEN.replace(microsecond=0))
+
+
 def test_report_document_variants() -> None:
     # A non-UTC time is converted; no version, no constraints; JSON wants integer nanoseconds.
     local = datetime(2026, 1, 2, 20, 0, 0, tzinfo=timezone(timedelta(hours=2)))
