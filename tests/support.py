@@ -10,11 +10,14 @@
 * :func:`launch_eidosd` / :func:`start_eidosd`: the ``eidosd`` console script on a free port with
   this environment plus the given settings; started, or started and ready. The ``run_eidosd``
   fixture (registered by tests/conftest.py) does the latter and kills what is left afterwards.
+* Recipe data in a ConfigMap (``NS/NAME``) of the emulated API server: :func:`as_configmap`,
+  :func:`publish`, :func:`b_version`, and :class:`Follower` for a source's update stream.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import re
@@ -29,10 +32,17 @@ import urllib.request
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import mini_files
+
+if TYPE_CHECKING:
+    from eidos_core.recipe.model import RecipeStore
+    from eidos_core.sources.base import RecipeSource, ReloadEvent
+    from tests.kube.emulator import KubeFixture
 
 T = TypeVar("T")
 
@@ -92,21 +102,25 @@ async def wait_until_async(
     every: float = 0.02,
     ignoring: type[BaseException] | tuple[type[BaseException], ...] = (),
 ) -> T:
-    """:func:`wait_until` for a coroutine check; the event loop runs while it waits."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
+    """:func:`wait_until` for a coroutine check; the event loop runs while it waits, and a check
+    still running at the deadline is cancelled."""
+    deadline = asyncio.timeout(within)
     last: BaseException | None = None
-    while True:
-        try:
-            result = await check()
-        except ignoring as exc:
-            last = exc
-        else:
-            if result:
-                return result
-        if loop.time() >= deadline:
-            raise GaveUp(f"{what} did not happen within {within}s") from last
-        await asyncio.sleep(every)
+    try:
+        async with deadline:
+            while True:
+                try:
+                    result = await check()
+                except ignoring as exc:
+                    last = exc
+                else:
+                    if result:
+                        return result
+                await asyncio.sleep(every)
+    except TimeoutError:
+        if not deadline.expired():
+            raise  # the check's own
+        raise GaveUp(f"{what} did not happen within {within}s") from last
 
 
 # --- HTTP and metrics ------------------------------------------------------------------------------
@@ -259,6 +273,73 @@ def start_eidosd(workdir: Path, **env: str) -> EidosdProcess:
     """:func:`launch_eidosd`, then :meth:`EidosdProcess.wait_ready`."""
     return launch_eidosd(workdir, **env).wait_ready()
 
+
+# --- recipe data in a ConfigMap of the emulated API server ---------------------------------------------
+
+NS = "eidos"
+NAME = "recipe-data"
+
+
+def eks_overlay(version: str) -> dict[str, object]:
+    """An overlay for service=eks pinning component b to ``version``: the thing tests change."""
+    return {
+        "criteria": {"service": "eks"},
+        "componentRefs": [{"name": "b", "type": "Helm", "version": version}],
+    }
+
+
+def as_configmap(files: Mapping[str, bytes], namespace: str = NS, name: str = NAME) -> dict[str, Any]:
+    """Recipe files as a ConfigMap, with the ``a__b.yaml`` key convention for subdirectories;
+    files that are not UTF-8 go to ``binaryData``."""
+    data: dict[str, str] = {}
+    binary: dict[str, str] = {}
+    for path, body in files.items():
+        key = path.replace("/", "__")
+        try:
+            data[key] = body.decode()
+        except UnicodeDecodeError:
+            binary[key] = base64.b64encode(body).decode()
+    doc = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace}, "data": data}
+    return doc | ({"binaryData": binary} if binary else {})
+
+
+def publish(kube: KubeFixture, version: str, **extra: bytes) -> None:
+    """The small test data set (tests/conftest.py ``mini_files``) with b at ``version`` in service=eks,
+    plus ``extra`` files, put as the ConfigMap ``NS/NAME``."""
+    kube.put(as_configmap({**mini_files(eks=eks_overlay(version)), **extra}))
+
+
+def b_version(store: RecipeStore) -> str:
+    overlay = store.overlays["eks"]
+    return next(ref.version for ref in overlay.component_refs if ref.name == "b") or ""
+
+
+class Follower:
+    """Consumes ``source.updates()`` in a task so a test can wait for the next event."""
+
+    def __init__(self, source: RecipeSource) -> None:
+        self.events: asyncio.Queue[ReloadEvent] = asyncio.Queue()
+        self.task = asyncio.create_task(self._run(source))
+
+    async def _run(self, source: RecipeSource) -> None:
+        async for event in source.updates():
+            await self.events.put(event)
+
+    async def next(self, within: float = 5.0) -> ReloadEvent:
+        async with asyncio.timeout(within):
+            return await self.events.get()
+
+    async def nothing_within(self, seconds: float) -> None:
+        """No event for ``seconds`` (here the wait is the point)."""
+        await asyncio.sleep(seconds)
+        assert self.events.empty(), f"unexpected event: {self.events.get_nowait()!r}"
+
+    async def stop(self) -> None:
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+
+
+# --- fixtures --------------------------------------------------------------------------------------
 
 RunEidosd = Callable[..., EidosdProcess]
 

@@ -9,19 +9,18 @@ allowed, and every verb the Role grants must have been used.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from eidos_core.recipe.model import RecipeStore
-from eidos_core.sources.base import ReloadEvent
 from eidos_core.sources.configmap import ConfigMapSource
 from eidosd.settings import load_settings
 from tests.conftest import mini_files
 from tests.deploy.support import Obj, container, env_of, find, render_with_components
 from tests.kube.emulator import KubeFixture
+from tests.support import Follower, as_configmap, b_version, eks_overlay, wait_until_async
 
 # Non-resource URLs every authenticated client may read (kube's default system:discovery and
 # system:public-info-viewer ClusterRoles); the emulator fixture checks /version itself.
@@ -74,13 +73,7 @@ def allowed(rules: Sequence[Mapping[str, Any]], access: Access) -> bool:
 
 
 def configmap(namespace: str, name: str, version: str) -> dict[str, Any]:
-    files = mini_files(eks={"criteria": {"service": "eks"}, "componentRefs": [{"name": "b", "version": version}]})
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": name, "namespace": namespace},
-        "data": {path.replace("/", "__"): body.decode() for path, body in files.items()},
-    }
+    return as_configmap(mini_files(eks=eks_overlay(version)), namespace, name)
 
 
 def test_authorizer_follows_rbac_rules() -> None:
@@ -103,44 +96,42 @@ async def test_role_grants_exactly_what_the_watcher_uses(kube: KubeFixture, tmp_
     kube.put(configmap(namespace, name, "1.0.0"))
     source = ConfigMapSource(namespace, name, backoff_first=0.05, backoff_max=0.2)
     await source.load()
-    events: asyncio.Queue[ReloadEvent] = asyncio.Queue()
-
-    async def follow() -> None:
-        async for event in source.updates():
-            await events.put(event)
 
     async def next_version() -> str:
-        async with asyncio.timeout(5):
-            event = await events.get()
+        event = await follower.next()
         assert isinstance(event, RecipeStore), event
-        return next(ref.version for ref in event.overlays["eks"].component_refs if ref.name == "b")
+        return b_version(event)
+
+    def watches() -> int:
+        return sum(1 for r in kube.emulator if r.params.get("watch"))
 
     async def rewatched(before: int) -> None:
         """Until the watcher has opened a new watch (the emulator records requests but signals none)."""
-        async with asyncio.timeout(5):
-            while sum(1 for r in kube.emulator if r.params.get("watch")) <= before or not kube.emulator.watch_count():  # noqa: ASYNC110
-                await asyncio.sleep(0.02)
 
-    task = asyncio.create_task(follow())
+        async def opened() -> bool:
+            return watches() > before and kube.emulator.watch_count() > 0
+
+        await wait_until_async(opened, "a new watch", 5)
+
+    follower = Follower(source)
     try:
         await kube.emulator.wait_for_watches(1, "configmaps")
         kube.put(configmap(namespace, name, "1.1.0"))
         assert await next_version() == "1.1.0"
         # history expired: 410, then a fresh get and a new watch
-        watches = sum(1 for r in kube.emulator if r.params.get("watch"))
+        before = watches()
         kube.emulator.expire_watches("configmaps")
-        await rewatched(watches)
+        await rewatched(before)
         kube.put(configmap(namespace, name, "1.2.0"))
         assert await next_version() == "1.2.0"
         # a stream that ends (watch timeout): resumed from the last resource version
-        watches = sum(1 for r in kube.emulator if r.params.get("watch"))
+        before = watches()
         kube.emulator.drop_watches("configmaps")
-        await rewatched(watches)
+        await rewatched(before)
         kube.put(configmap(namespace, name, "1.3.0"))
         assert await next_version() == "1.3.0"
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await follower.stop()
 
     accesses = [
         access_of(str(r.method).upper().removeprefix("METHOD."), r.url.path, r.params)

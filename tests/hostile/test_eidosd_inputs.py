@@ -5,7 +5,6 @@ last good data is still what is served."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import gzip
 import json
 import shutil
@@ -22,7 +21,16 @@ from eidos_core import yaml
 from tests.conftest import mini_files
 from tests.hostile.payloads import PAYLOADS
 from tests.kube.emulator import KubeFixture
-from tests.support import NO_RATE_LIMIT, EidosdProcess, launch_eidosd, start_eidosd, wait_until
+from tests.support import (
+    NAME,
+    NO_RATE_LIMIT,
+    NS,
+    EidosdProcess,
+    as_configmap,
+    launch_eidosd,
+    start_eidosd,
+    wait_until,
+)
 
 EMBEDDED = Path(__file__).resolve().parents[2] / "recipe_data"
 BASELINE = "/v1/recipe?service=eks&accelerator=h100&intent=training"
@@ -163,22 +171,6 @@ def test_hostile_directory_data_keeps_the_last_good_store(tmp_path: Path) -> Non
     assert "Traceback" not in server.log()
 
 
-NS, NAME = "eidos", "recipe-data"
-
-
-def configmap(files: dict[str, bytes]) -> dict[str, Any]:
-    data: dict[str, str] = {}
-    binary: dict[str, str] = {}
-    for path, body in files.items():
-        key = path.replace("/", "__")
-        try:
-            data[key] = body.decode()
-        except UnicodeDecodeError:
-            binary[key] = base64.b64encode(body).decode()
-    meta = {"name": NAME, "namespace": NS}
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data, "binaryData": binary}
-
-
 @pytest.mark.slow
 async def test_hostile_configmap_data_keeps_the_last_good_store(kube: KubeFixture, tmp_path: Path) -> None:
     kube.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
@@ -187,7 +179,7 @@ async def test_hostile_configmap_data_keeps_the_last_good_store(kube: KubeFixtur
         "componentRefs": [{"name": "b", "type": "Helm", "version": "1.0.0"}],
     }
     good = mini_files(eks=eks)
-    kube.put(configmap(good))
+    kube.put(as_configmap(good))
     server = launch_eidosd(tmp_path, RECIPE_CONFIGMAP=f"{NS}/{NAME}", KUBECONFIG=str(kube.kubeconfig), **NO_RATE_LIMIT)
     try:
         await asyncio.to_thread(server.wait_ready)
@@ -201,12 +193,12 @@ async def test_hostile_configmap_data_keeps_the_last_good_store(kube: KubeFixtur
             if len(payload) > 1024 * 1024 - 4096:
                 continue
             errors = await asyncio.to_thread(server.metric, ERRORS)
-            kube.put(configmap({**good, "overlays/eks.yaml": payload}))
+            kube.put(as_configmap({**good, "overlays/eks.yaml": payload}))
             await asyncio.to_thread(wait_for, errors_above(server, errors), name, server)
             status, headers, _ = await asyncio.to_thread(server.request, path)
             assert (status, headers["ETag"]) == (200, etag), name
         eks["componentRefs"] = [{"name": "b", "type": "Helm", "version": "2.0.0"}]
-        kube.put(configmap(mini_files(eks=eks)))
+        kube.put(as_configmap(mini_files(eks=eks)))
 
         def changed() -> bool:
             return server.request(path)[1].get("ETag") != etag

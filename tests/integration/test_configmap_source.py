@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import shutil
-import socket
-import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,72 +14,26 @@ import pytest
 
 from eidos_core.errors import NotFoundError, RecipeDataError, UnavailableError
 from eidos_core.recipe.model import RecipeStore
-from eidos_core.sources.base import ReloadEvent
 from eidos_core.sources.configmap import ConfigMapSource
-from tests.conftest import mini_files
 from tests.kube.emulator import KubeFixture
-
-NS = "eidos"
-NAME = "recipe-data"
-EIDOSD = shutil.which("eidosd", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
-
-
-def eks_overlay(version: str) -> dict[str, object]:
-    """An overlay for service=eks pinning component b to ``version``: the thing tests change."""
-    return {
-        "criteria": {"service": "eks"},
-        "componentRefs": [{"name": "b", "type": "Helm", "version": version}],
-    }
-
-
-def as_configmap(files: Mapping[str, bytes]) -> dict[str, Any]:
-    """Recipe files as a ConfigMap, with the ``a__b.yaml`` key convention for subdirectories."""
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": NAME, "namespace": NS},
-        "data": {path.replace("/", "__"): body.decode() for path, body in files.items()},
-    }
-
-
-def publish(kube: KubeFixture, version: str, **extra: bytes) -> None:
-    files = {**mini_files(eks=eks_overlay(version)), **extra}
-    kube.put(as_configmap(files))
-
-
-def b_version(store: RecipeStore) -> str:
-    overlay = store.overlays["eks"]
-    return next(ref.version for ref in overlay.component_refs if ref.name == "b") or ""
+from tests.support import (
+    NAME,
+    NS,
+    EidosdProcess,
+    Follower,
+    as_configmap,
+    b_version,
+    launch_eidosd,
+    metric_value,
+    publish,
+    wait_until_async,
+)
 
 
 @pytest.fixture
 def cluster(kube: KubeFixture) -> KubeFixture:
     kube.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
     return kube
-
-
-class Follower:
-    """Consumes ``source.updates()`` in a task so a test can wait for the next event."""
-
-    def __init__(self, source: ConfigMapSource) -> None:
-        self.events: asyncio.Queue[ReloadEvent] = asyncio.Queue()
-        self.task = asyncio.create_task(self._run(source))
-
-    async def _run(self, source: ConfigMapSource) -> None:
-        async for event in source.updates():
-            await self.events.put(event)
-
-    async def next(self, within: float = 5.0) -> ReloadEvent:
-        async with asyncio.timeout(within):
-            return await self.events.get()
-
-    async def nothing_within(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-        assert self.events.empty(), f"unexpected event: {self.events.get_nowait()!r}"
-
-    async def stop(self) -> None:
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
 
 
 @pytest.fixture
@@ -377,9 +327,11 @@ async def test_a_bookmark_moves_the_cursor_past_a_compaction(cluster: KubeFixtur
     assert source.resource_version != now
     if bookmark:
         cluster.emulator.send_bookmarks("configmaps")
-        async with asyncio.timeout(5):
-            while source.resource_version != now:  # noqa: ASYNC110 - a bookmark yields no event to wait on
-                await asyncio.sleep(0.01)
+
+        async def moved() -> bool:  # a bookmark yields no event to wait on
+            return bool(source.resource_version == now)
+
+        await wait_until_async(moved, "the bookmark moving the cursor", 5, every=0.01)
     before = gets(cluster)
     await cluster.stop()  # no watch open while history is compacted and the change is made
     cluster.emulator.compact()
@@ -409,36 +361,16 @@ async def test_a_configmap_deleted_while_the_api_was_away_is_reported_once(clust
 # --- eidosd with RECIPE_CONFIGMAP, a separate process talking HTTP to the emulator ---------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-async def eidosd(cluster: KubeFixture, tmp_path: Path) -> AsyncIterator[str]:
-    assert EIDOSD, "eidosd console script is not installed"
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "RECIPE_CONFIGMAP": f"{NS}/{NAME}"}
-    env["KUBECONFIG"] = str(cluster.kubeconfig)
-    log = (tmp_path / "eidosd.log").open("wb")
-    proc = await asyncio.create_subprocess_exec(EIDOSD, env=env, stdout=log, stderr=log, cwd=tmp_path)
-    base = f"http://127.0.0.1:{port}"
+async def eidosd(cluster: KubeFixture, tmp_path: Path) -> AsyncIterator[EidosdProcess]:
+    """eidosd following the ConfigMap, answering /health; not ready while the ConfigMap is missing."""
+    server = launch_eidosd(tmp_path, RECIPE_CONFIGMAP=f"{NS}/{NAME}", KUBECONFIG=str(cluster.kubeconfig))
     try:
-        async with aiohttp.ClientSession() as http:
-            async with asyncio.timeout(15):
-                while True:
-                    assert proc.returncode is None, (tmp_path / "eidosd.log").read_text()
-                    try:
-                        async with http.get(base + "/health"):
-                            break
-                    except aiohttp.ClientConnectionError:
-                        await asyncio.sleep(0.05)
-        yield base
+        # In a thread: the emulated API server runs on this event loop.
+        await asyncio.to_thread(server.wait_ready, 15, "/health")
+        yield server
     finally:
-        proc.terminate()
-        await proc.wait()
-        log.close()
+        await asyncio.to_thread(server.stop)
 
 
 async def get_json(http: aiohttp.ClientSession, url: str) -> tuple[int, Any]:
@@ -453,77 +385,58 @@ async def served_b_version(http: aiohttp.ClientSession, base: str) -> str | None
     return str(next(ref["version"] for ref in doc["componentRefs"] if ref["name"] == "b"))
 
 
-async def wait_until(check: Callable[[], Awaitable[bool]], within: float) -> float:
-    """Seconds until ``check`` held (polling every 20 ms); fails after ``within``."""
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    async with asyncio.timeout(within):
-        while not await check():  # noqa: ASYNC110 - polling another process over HTTP; no event to wait on
-            await asyncio.sleep(0.02)
-    return loop.time() - start
-
-
-def reload_errors(metrics: str) -> float:
-    for line in metrics.splitlines():
-        if line.startswith("eidos_recipe_reload_errors_total "):
-            return float(line.split()[1])
-    raise AssertionError("eidos_recipe_reload_errors_total is not exported")
-
-
-async def test_eidosd_serves_a_changed_overlay_within_two_seconds(
-    cluster: KubeFixture, eidosd: str, tmp_path: Path
-) -> None:
+async def test_eidosd_serves_a_changed_overlay_within_two_seconds(cluster: KubeFixture, eidosd: EidosdProcess) -> None:
     publish(cluster, "2.1.0")
     async with aiohttp.ClientSession() as http:
 
         async def serves(version: str) -> bool:
-            return await served_b_version(http, eidosd) == version
+            return await served_b_version(http, eidosd.url) == version
 
-        await wait_until(lambda: serves("2.1.0"), within=10)
+        await wait_until_async(lambda: serves("2.1.0"), "2.1.0 served", 10)
         await cluster.emulator.wait_for_watches(1, "configmaps")
         publish(cluster, "2.2.0")
-        await wait_until(lambda: serves("2.2.0"), within=2)
+        await wait_until_async(lambda: serves("2.2.0"), "2.2.0 served", 2)
 
         async def errors() -> float:
-            async with http.get(eidosd + "/metrics") as resp:
-                return reload_errors(await resp.text())
+            async with http.get(eidosd.url + "/metrics") as resp:
+                return metric_value(await resp.text(), "eidos_recipe_reload_errors_total")
 
         # A broken update is counted and the last good data keeps being served.
         before = await errors()
         publish(cluster, "9.9.9", **{"overlays/broken.yaml": b"kind: recipeMetadata\nspec: [\n"})
-        await wait_until(lambda: counted_above(errors, before), within=2)
-        assert await served_b_version(http, eidosd) == "2.2.0"
+        await wait_until_async(lambda: counted_above(errors, before), "the broken update counted", 2)
+        assert await served_b_version(http, eidosd.url) == "2.2.0"
 
         # Deleting the ConfigMap keeps serving too: once eidosd has seen the DELETED event (counted
         # as a rejected update, and logged as the deletion), the last good data are still served.
         before = await errors()
         assert cluster.delete("configmaps", NS, NAME)
-        await wait_until(lambda: counted_above(errors, before), within=2)
-        assert f"ConfigMap {NS}/{NAME} was deleted" in (tmp_path / "eidosd.log").read_text()
-        assert await served_b_version(http, eidosd) == "2.2.0"
+        await wait_until_async(lambda: counted_above(errors, before), "the deletion counted", 2)
+        assert f"ConfigMap {NS}/{NAME} was deleted" in eidosd.log()
+        assert await served_b_version(http, eidosd.url) == "2.2.0"
 
 
 async def counted_above(errors: Callable[[], Awaitable[float]], before: float) -> bool:
     return await errors() > before
 
 
-async def test_eidosd_is_not_ready_until_the_api_answers(cluster: KubeFixture, eidosd: str) -> None:
+async def test_eidosd_is_not_ready_until_the_api_answers(cluster: KubeFixture, eidosd: EidosdProcess) -> None:
     # The ConfigMap does not exist yet, then the API goes away entirely; /ready stays 503 throughout.
     async with aiohttp.ClientSession() as http:
-        status, doc = await get_json(http, eidosd + "/ready")
+        status, doc = await get_json(http, eidosd.url + "/ready")
         assert status == 503 and doc["reason"] == "recipe data not loaded"
         await cluster.stop()
-        await asyncio.sleep(0.5)
-        status, _ = await get_json(http, eidosd + "/ready")
+        await asyncio.sleep(0.5)  # the API away for a while (the point of the test)
+        status, _ = await get_json(http, eidosd.url + "/ready")
         assert status == 503
-        status, doc = await get_json(http, eidosd + "/v1/recipe?service=eks")
+        status, doc = await get_json(http, eidosd.url + "/v1/recipe?service=eks")
         assert status == 503, doc
         await cluster.start()
         publish(cluster, "2.4.0")
 
         async def ready() -> bool:
-            async with http.get(eidosd + "/ready") as resp:
+            async with http.get(eidosd.url + "/ready") as resp:
                 return resp.status == 200
 
-        await wait_until(ready, within=15)
-        assert await served_b_version(http, eidosd) == "2.4.0"
+        await wait_until_async(ready, "/ready 200 once the API answers", 15)
+        assert await served_b_version(http, eidosd.url) == "2.4.0"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,22 +28,12 @@ from eidosd.app import create_app
 from eidosd.keys import FOLLOWER, RECIPES
 from eidosd.settings import Settings
 from tests.conftest import metadata_doc, mini_files
-from tests.integration.test_configmap_source import NAME, NS, Follower, publish
-from tests.integration.test_eidosd_app import metric_value
 from tests.kube.emulator import KubeFixture
+from tests.support import NAME, NS, Follower, metric_value, publish, wait_until_async
 
 Client = TestClient[web.Request, web.Application]
 HUGE_INT = "7" * 5000  # past Python's 4,300-digit int() limit: ValueError, not an EidosError
 WITHIN = 10.0  # upper bound for waiting on the follower; never a timing assertion
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    try:
-        async with asyncio.timeout(WITHIN):
-            while not await check():  # noqa: ASYNC110 - polling the server over HTTP; no event to wait on
-                await asyncio.sleep(0.01)
-    except TimeoutError:
-        raise AssertionError(f"gave up waiting for {what}") from None
 
 
 async def metric(client: Client, name: str, labels: dict[str, str] | None = None) -> float:
@@ -96,20 +86,20 @@ async def test_a_killed_follower_is_logged_counted_restarted_and_unready_meanwhi
     source = CrashingSource(make_store(), later)
     app = create_app(Settings(), source)
     client: Client = await aiohttp_client(app)
-    await eventually(lambda: _status(client, "/ready", 200), "first load")
+    await wait_until_async(lambda: _status(client, "/ready", 200), "first load", WITHIN)
     assert await applied(client) == ["base"]
 
     caplog.set_level(logging.ERROR, logger="eidosd")
     source.go.set()
     # Down (crashed, waiting to restart): not ready, with the reason; the old data are still served.
-    await eventually(lambda: _status(client, "/ready", 503), "/ready 503 after the crash")
+    await wait_until_async(lambda: _status(client, "/ready", 503), "/ready 503 after the crash", WITHIN)
     body = await (await client.get("/ready")).json()
     assert "recipe-data" in body["reason"] and "RuntimeError" in body["reason"]
     assert await applied(client) == ["base"]
 
     source.heal()
-    await eventually(lambda: _applied_is(client, ["base", "eks"]), "the later update served")
-    await eventually(lambda: _status(client, "/ready", 200), "/ready 200 after the restart")
+    await wait_until_async(lambda: _applied_is(client, ["base", "eks"]), "the later update served", WITHIN)
+    await wait_until_async(lambda: _status(client, "/ready", 200), "/ready 200 after the restart", WITHIN)
     assert app[FOLLOWER].running
 
     assert source.crashes >= 1
@@ -151,14 +141,14 @@ async def test_directory_with_a_huge_integer_is_a_counted_reload_error(
     write_files(tmp_path, mini_files())
     app = create_app(Settings(recipe_data_path=str(tmp_path)))
     client: Client = await aiohttp_client(app)
-    await eventually(lambda: _status(client, "/ready", 200), "first load")
+    await wait_until_async(lambda: _status(client, "/ready", 200), "first load", WITHIN)
     store = app[RECIPES].store
     assert store is not None
 
     caplog.set_level(logging.ERROR, logger="eidosd")
     (tmp_path / "overlays" / "eks.yaml").write_bytes(huge_int_overlay())
-    await eventually(
-        lambda: _metric_is(client, "eidos_recipe_reload_errors_total", 1), "the reload error to be counted"
+    await wait_until_async(
+        lambda: _metric_is(client, "eidos_recipe_reload_errors_total", 1), "the reload error counted", WITHIN
     )
     assert await applied(client) == ["base"]  # the last good data are still served
     ready = await client.get("/ready")
@@ -167,7 +157,7 @@ async def test_directory_with_a_huge_integer_is_a_counted_reload_error(
 
     spec = {"criteria": {"service": "eks"}, "componentRefs": [{"name": "a", "version": "7.7.7"}]}
     (tmp_path / "overlays" / "eks.yaml").write_text(yaml.dump(metadata_doc("eks", spec)))
-    await eventually(lambda: _applied_is(client, ["base", "eks"]), "later good data loaded")
+    await wait_until_async(lambda: _applied_is(client, ["base", "eks"]), "later good data loaded", WITHIN)
     assert await metric(client, "eidos_background_task_restarts_total", {"task": "recipe-data"}) == 0
     assert await metric(client, "eidos_recipe_reload_errors_total") == 1
 
