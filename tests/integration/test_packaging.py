@@ -1,9 +1,14 @@
-"""Each distribution installs on its own into a fresh virtualenv (real pip, real wheels)."""
+"""Each distribution installs on its own into a fresh virtualenv (real pip, real wheels).
+
+pip builds a local project in its directory (setuptools leaves ``build/`` and ``*.egg-info``
+there), so the builds run in a copy of the checkout, and the checkout is checked for new ones.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -14,6 +19,26 @@ import pytest
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
+
+
+# What a build needs is everything tracked; these are local state or build output.
+NOT_SOURCES = shutil.ignore_patterns(
+    ".git", ".venv", ".tox", "__pycache__", ".*_cache", ".hypothesis", ".schemathesis", "build", "dist", "*.egg-info"
+)
+
+
+def build_output(root: Path) -> set[Path]:
+    """The ``build/`` and ``*.egg-info`` directories under ``root`` (hidden directories not searched).
+    Editable installs of the developer virtualenv leave ``*.egg-info`` too: compare, do not expect none."""
+    found: set[Path] = set()
+    for parent, dirs, _ in os.walk(root):
+        for name in list(dirs):
+            if name == "build" or name.endswith(".egg-info"):
+                found.add(Path(parent, name).relative_to(root))
+                dirs.remove(name)
+            elif name.startswith(".") or name == "__pycache__":
+                dirs.remove(name)
+    return found
 
 
 def run(*cmd: str | Path, cwd: Path | None = None) -> str:
@@ -35,22 +60,28 @@ def installed(py: Path) -> set[str]:
 
 
 def test_agent_and_cli_install_alone(fresh_venv: Path, tmp_path: Path) -> None:
+    before = build_output(REPO)
+    src = tmp_path / "src"
+    shutil.copytree(REPO, src, ignore=NOT_SOURCES, symlinks=True)
+    work = tmp_path / "work"
+    work.mkdir()
     py = fresh_venv / "bin" / "python"
     pip = (py, "-m", "pip", "install", "-q", "--disable-pip-version-check")
-    run(*pip, REPO, REPO / "eidos_agent")
+    run(*pip, src, src / "eidos_agent")
     names = installed(py)
     assert {"eidos-core", "eidos-agent", "kubernetes-asyncio", "ruamel.yaml"} <= names
     assert not names & {"aiohttp-apigami", "prometheus-client", "python-json-logger", "eidosd"}
-    assert "usage: python -m eidos_agent" in run(py, "-m", "eidos_agent", "--help", cwd=tmp_path)
+    assert "usage: python -m eidos_agent" in run(py, "-m", "eidos_agent", "--help", cwd=work)
 
-    run(*pip, REPO / "eidos_cli")
+    run(*pip, src / "eidos_cli")
     cli = fresh_venv / "bin" / "eidos-cli"
-    assert "recipe" in run(cli, "--help", cwd=tmp_path)
+    assert "recipe" in run(cli, "--help", cwd=work)
     # The embedded data travels inside the wheel: resolve a recipe far from the checkout.
-    out = run(cli, "recipe", "--service", "gke", "--os", "cos", "--format", "json", cwd=tmp_path)
+    out = run(cli, "recipe", "--service", "gke", "--os", "cos", "--format", "json", cwd=work)
     doc = json.loads(out)
     assert doc["kind"] == "recipeResult"
     assert "gke-cos" in doc["metadata"]["appliedOverlays"]
+    assert build_output(REPO) - before == set(), "the install wrote build output into the checkout"
 
 
 def test_cli_start_does_not_import_the_server_stack() -> None:
