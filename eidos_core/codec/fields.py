@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from eidos_core.codec.record import Record
 
 SPEC = "eidos_core.codec"  # the dataclass field metadata key holding a field's Spec
+_STRUCTURE = ("items", "properties", "additionalProperties")
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
@@ -410,14 +411,17 @@ class Spec:
     schema: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def json_schema(self, *, nullable: bool = False) -> dict[str, Any]:
-        """The kind's fragment with this field's description, example and overrides."""
-        out = {**self.kind.schema(), **self.schema}
+        """The kind's fragment with this field's description, example and overrides (in the order
+        apispec writes keys: constraints, annotations, then the structure of containers)."""
+        fragment = {**self.kind.schema(), **self.schema}
+        out = {k: v for k, v in fragment.items() if k not in _STRUCTURE}
         if self.description:
             out["description"] = self.description
         if self.example is not None:
             out["example"] = self.example
         if nullable:
             out["nullable"] = True
+        out.update((k, v) for k, v in fragment.items() if k in _STRUCTURE)
         return out
 
 

@@ -213,9 +213,10 @@ class Record:
         if self.header is not None:
             for key, value in (("kind", self.header.kind), ("apiVersion", API_VERSION)):
                 required = output or self.header.required
-                enum: list[Any] = [value] if required else [value, None]
-                fragment = {"type": "string", "enum": enum, **({} if required else {"nullable": True})}
-                props.append(Property(key, required, {**fragment, "example": value} if not output else fragment))
+                fragment: dict[str, Any] = {"type": "string", "enum": [value]}
+                if not required:  # null is absent
+                    fragment = {"type": "string", "enum": [value, None], "example": value, "nullable": True}
+                props.append(Property(key, required, fragment))
         done: set[str] = set()
         for _, spec in self.fields:
             if spec.group:

@@ -209,8 +209,14 @@ class Recipe:
 
     version: str = _metadata("version", Text(), "Version of the producer (eidosd).")
     applied_overlays: tuple[str, ...] = _metadata("appliedOverlays", description="Overlays in merge order.")
-    excluded_overlays: tuple[str, ...] = _metadata("excludedOverlays")
-    excluded_accelerator_overlays: tuple[str, ...] = _metadata("excludedAcceleratorOverlays")
+    excluded_overlays: tuple[str, ...] = _metadata(
+        "excludedOverlays", description="Snapshot mode: overlays left out because the cluster fails their constraints."
+    )
+    excluded_accelerator_overlays: tuple[str, ...] = _metadata(
+        "excludedAcceleratorOverlays",
+        description="Snapshot mode: the excluded overlays chosen by an accelerator and not merged as an ancestor "
+        "either; validate keeps checking their constraints.",
+    )
     constraint_warnings: tuple[ConstraintWarning, ...] = _metadata(
         "constraintWarnings", ListOf(Nested(ConstraintWarning))
     )

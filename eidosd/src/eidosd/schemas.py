@@ -1,32 +1,62 @@
 """marshmallow schemas of the HTTP API, used to document it (OpenAPI via aiohttp-apigami).
 
-Requests are validated by eidos_core's criteria parser, so the API, the CLI and criteria
-files reject bad values with the same words; these schemas describe, they do not parse. They
-must describe exactly what that parser accepts (schemathesis checks both directions): the
-string fields carry a pattern of every accepted spelling (aliases included, any case), ``nodes`` its bounds, and the
+The document schemas — ``RecipeResult`` (with ``ComponentRef``, ``Constraint``, the result's
+criteria and metadata) and the ``RecipeCriteria`` request body — are derived from the same
+declarations that read and write those documents (:mod:`eidos_core.codec`), so a field added
+there is documented here without an edit: :func:`schema_for` turns a record's
+:class:`~eidos_core.codec.Properties` into marshmallow classes (a plain property as a ``Raw``
+field carrying its JSON schema, a nested record as ``Nested`` so it becomes a component).
+
+Requests are validated by eidos_core's parsers, so the API, the CLI and criteria files reject
+bad values with the same words; these schemas describe, they do not parse. They must describe
+exactly what those parsers accept (schemathesis checks both directions): the string fields carry
+a pattern of every accepted spelling (aliases included, any case), ``nodes`` its bounds, and the
 document fields say that ``null`` means absent. openapi.py adds what marshmallow cannot say
 (empty query values, the nullable nested objects).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import INCLUDE, RAISE, Schema, fields, validate
 
-from eidos_core import API_VERSION
-from eidos_core.recipe.criteria import ANY, CRITERIA_KIND, FIELDS, MAX_NODES, accepted, api_pattern
+from eidos_core.codec import Properties, record
+from eidos_core.recipe.criteria import ANY, DESCRIPTIONS, FIELDS, MAX_NODES, CriteriaDocument, api_pattern, one_of
+from eidos_core.recipe.model import Recipe
 
-_DESCRIPTIONS = {
-    "service": "Kubernetes service (self-managed, self, vanilla = any).",
-    "accelerator": "GPU type.",
-    "gpu": "Alias of accelerator (used when accelerator is absent or empty).",
-    "intent": "Workload intent.",
-    "os": "Node operating system (al2, al2023, amzn = amazonlinux).",
-}
-_NODES = "GPU node count; 0 = any."
+NULLABLE_REF = "x-eidos-nullable"  # field metadata: this nested object may also be null (openapi.clean)
+_SCHEMAS: dict[str, type[Schema]] = {}
 
 
-def _one_of(field: str) -> str:
-    return f" One of {', '.join(accepted(field))}; any ASCII case, blanks around it ignored."
+def _field(prop: Any) -> fields.Field:
+    if prop.nested is None:
+        return fields.Raw(required=prop.required, metadata=prop.fragment)
+    inner = fields.Nested(schema_for(prop.nested))
+    if prop.many:
+        return fields.List(inner, required=prop.required, metadata=prop.fragment)
+    metadata = {**prop.fragment, **({NULLABLE_REF: True} if prop.nullable else {})}
+    return fields.Nested(schema_for(prop.nested), required=prop.required, metadata=metadata)
+
+
+def schema_for(props: Properties) -> type[Schema]:
+    """The marshmallow class of a declared record's JSON schema object (one class per name, so
+    apispec makes it one component)."""
+    found = _SCHEMAS.get(props.name)
+    if found is None:
+
+        class Base(Schema):
+            class Meta:
+                unknown = INCLUDE if props.open else RAISE
+
+        found = _SCHEMAS[props.name] = Base.from_dict(
+            {p.key: _field(p) for p in props.properties}, name=f"{props.name}Schema"
+        )
+    return found
+
+
+RecipeResultSchema = schema_for(record(Recipe).properties(output=True))
+RecipeCriteriaSchema = schema_for(record(CriteriaDocument).properties(output=False))
 
 
 def _query_enum(field: str, name: str) -> fields.String:
@@ -35,15 +65,7 @@ def _query_enum(field: str, name: str) -> fields.String:
     return fields.String(
         load_default=ANY,
         validate=validate.Regexp(api_pattern(field, empty=True)),
-        metadata={"description": _DESCRIPTIONS[name] + _one_of(field) + " Empty = any.", "example": FIELDS[field][0]},
-    )
-
-
-def _spec_enum(field: str, name: str) -> fields.String:
-    return fields.String(
-        allow_none=True,  # null is "absent"
-        validate=validate.Regexp(api_pattern(field, empty=False)),
-        metadata={"description": _DESCRIPTIONS[name] + _one_of(field) + " null = any.", "example": FIELDS[field][0]},
+        metadata={"description": DESCRIPTIONS[name] + one_of(field) + " Empty = any.", "example": FIELDS[field][0]},
     )
 
 
@@ -59,98 +81,8 @@ class CriteriaQuerySchema(Schema):
     nodes = fields.Integer(
         load_default=0,
         validate=validate.Range(min=0, max=MAX_NODES),
-        metadata={"description": _NODES + " Decimal digits (leading + allowed); empty = any."},
+        metadata={"description": DESCRIPTIONS["nodes"] + " Decimal digits (leading + allowed); empty = any."},
     )
-
-
-class CriteriaSpecSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    service = _spec_enum("service", "service")
-    accelerator = _spec_enum("accelerator", "accelerator")
-    gpu = _spec_enum("accelerator", "gpu")
-    intent = _spec_enum("intent", "intent")
-    os = _spec_enum("os", "os")
-    nodes = fields.Integer(
-        allow_none=True,
-        validate=validate.Range(min=0, max=MAX_NODES),
-        metadata={"description": _NODES + " A JSON/YAML integer; null = any."},
-    )
-
-
-class CriteriaMetadataSchema(Schema):
-    class Meta:
-        unknown = INCLUDE  # metadata is ignored, whatever it holds
-
-    name = fields.Raw(metadata={"description": "Ignored."})
-
-
-class RecipeCriteriaSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    kind = fields.String(
-        allow_none=True, validate=validate.OneOf((CRITERIA_KIND, None)), metadata={"example": CRITERIA_KIND}
-    )
-    apiVersion = fields.String(
-        allow_none=True, validate=validate.OneOf((API_VERSION, None)), metadata={"example": API_VERSION}
-    )
-    metadata = fields.Nested(CriteriaMetadataSchema, metadata={"x-eidos-nullable": True})
-    spec = fields.Nested(CriteriaSpecSchema, metadata={"x-eidos-nullable": True})
-
-
-class ConstraintSchema(Schema):
-    name = fields.String(required=True, metadata={"example": "K8s.server.version"})
-    value = fields.String(required=True, metadata={"example": ">= 1.30"})
-
-
-class ConstraintWarningSchema(Schema):
-    overlay = fields.String(required=True)
-    constraint = fields.String(required=True)
-    expected = fields.String(required=True)
-    actual = fields.String()
-    reason = fields.String(required=True)
-
-
-class ResultMetadataSchema(Schema):
-    version = fields.String(metadata={"description": "Version of the producer (eidosd)."})
-    appliedOverlays = fields.List(fields.String(), metadata={"description": "Overlays in merge order."})
-    excludedOverlays = fields.List(fields.String())
-    constraintWarnings = fields.List(fields.Nested(ConstraintWarningSchema))
-
-
-class ResultCriteriaSchema(Schema):
-    service = fields.String(required=True, validate=validate.OneOf((*FIELDS["service"], ANY)))
-    accelerator = fields.String(required=True, validate=validate.OneOf((*FIELDS["accelerator"], ANY)))
-    intent = fields.String(required=True, validate=validate.OneOf((*FIELDS["intent"], ANY)))
-    os = fields.String(required=True, validate=validate.OneOf((*FIELDS["os"], ANY)))
-    nodes = fields.Integer(validate=validate.Range(min=1, max=MAX_NODES))
-
-
-class ComponentRefSchema(Schema):
-    name = fields.String(required=True)
-    type = fields.String(required=True, metadata={"description": "Helm or Kustomize."})
-    source = fields.String(required=True, metadata={"description": "Helm repository, OCI reference or Git URL."})
-    version = fields.String()
-    tag = fields.String()
-    valuesFile = fields.String()
-    overrides = fields.Dict(keys=fields.String(), metadata={"description": "Inline Helm values."})
-    patches = fields.List(fields.String())
-    dependencyRefs = fields.List(fields.String())
-    manifestFiles = fields.List(fields.String())
-    path = fields.String()
-    namespace = fields.String(metadata={"description": "Install namespace; absent = the registry's."})
-
-
-class RecipeResultSchema(Schema):
-    kind = fields.String(required=True, validate=validate.Equal("recipeResult"))
-    apiVersion = fields.String(required=True, validate=validate.Equal(API_VERSION))
-    metadata = fields.Nested(ResultMetadataSchema, required=True)
-    criteria = fields.Nested(ResultCriteriaSchema, required=True)
-    constraints = fields.List(fields.Nested(ConstraintSchema))
-    componentRefs = fields.List(fields.Nested(ComponentRefSchema), required=True)
-    deploymentOrder = fields.List(fields.String(), required=True)
 
 
 class ErrorSchema(Schema):
