@@ -9,7 +9,7 @@ import pytest
 from eidos_core.recipe.criteria import Criteria
 from eidos_core.recipe.model import RecipeStore
 from eidos_core.recipe.result import recipe_from_document, recipe_to_document
-from eidos_core.recipe.snapshot_mode import build_recipe_for_snapshot
+from eidos_core.resolve.snapshot_mode import build_recipe_for_snapshot
 from eidos_core.snapshot.model import Snapshot, snapshot_from_document
 from eidos_core.sources.embedded import embedded_store
 

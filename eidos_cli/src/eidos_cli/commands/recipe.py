@@ -38,7 +38,7 @@ from eidos_core.recipe.criteria import (
 )
 from eidos_core.recipe.model import ConstraintWarning, Recipe, RecipeStore
 from eidos_core.recipe.result import recipe_to_document
-from eidos_core.recipe.snapshot_mode import build_recipe_for_snapshot
+from eidos_core.resolve.snapshot_mode import build_recipe_for_snapshot
 from eidos_core.snapshot.criteria import criteria_from_snapshot
 from eidos_core.snapshot.model import Snapshot, snapshot_from_document
 
