@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 SPEC = "eidos_core.codec"  # the dataclass field metadata key holding a field's Spec
 _STRUCTURE = ("items", "properties", "additionalProperties")
+_READINGS = frozenset({str, int, float, bool})
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
@@ -67,9 +68,14 @@ def scalar_text(value: Any) -> str:
 
 
 class Kind:
-    """How one value travels. Subclasses set ``default`` (or override :meth:`make_default`)."""
+    """How one value travels. Subclasses set ``default`` (or override :meth:`make_default`).
+
+    ``plain_write``: :meth:`write` returns the value itself; ``falsy_empty``: :meth:`empty` is
+    ``not value`` (both let the encoder skip a call per field)."""
 
     default: Any = None
+    plain_write = False
+    falsy_empty = False
 
     def make_default(self) -> Any:
         return self.default
@@ -101,6 +107,8 @@ class Text(Kind):
     names and Chart.yaml lines, where they could forge content); ``strip`` trims blanks."""
 
     default: Any = ""
+    plain_write = True
+    falsy_empty = True
 
     def __init__(self, *, line: bool = True, strip: bool = False) -> None:
         self.line = line
@@ -126,6 +134,7 @@ class OptionalText(Text):
     """Text where null (absent) and ``""`` differ: ``None`` when absent, written when not None."""
 
     default = None
+    falsy_empty = False
 
     def empty(self, value: Any) -> bool:
         return value is None
@@ -159,6 +168,8 @@ class Integer(Kind):
     """An integer (not a boolean, not a float, not text) between ``low`` and ``high``."""
 
     default = 0
+    plain_write = True
+    falsy_empty = True
 
     def __init__(self, low: int = 0, high: int | None = None) -> None:
         self.low = low
@@ -242,6 +253,7 @@ class ListOf(Kind):
     repeat; ``noun`` says what repeated."""
 
     default = ()
+    falsy_empty = True
 
     def __init__(self, item: Kind, *, unique: str | None = None, noun: str = "item") -> None:
         self.item = item
@@ -268,7 +280,7 @@ class ListOf(Kind):
         return tuple(out)
 
     def write(self, value: Any) -> Any:
-        return [self.item.write(v) for v in value]
+        return list(value) if self.item.plain_write else [self.item.write(v) for v in value]
 
     def schema(self) -> dict[str, Any]:
         return {"type": "array", "items": self.item.schema()}
@@ -313,6 +325,8 @@ class Nested(Kind):
 class FreeMapping(Kind):
     """A mapping of any content (Helm values, ignored metadata), as plain data."""
 
+    falsy_empty = True
+
     def make_default(self) -> Any:
         return {}
 
@@ -347,9 +361,11 @@ class ScalarMap(FreeMapping):
         if not isinstance(raw, Mapping):
             raise Invalid(f"must be a mapping, got {describe(raw)}")
         out: dict[str, Any] = {}
-        for key, value in raw.items():
-            item = value.value if isinstance(value, Scalar) else value
-            out[str(plain(key))] = item if isinstance(item, bool | int | float | str) else scalar_text(plain(item))
+        for key, value in raw.items():  # the hot loop of a large snapshot: plain types first
+            item = value.value if type(value) is Scalar else value
+            if type(item) not in _READINGS:
+                item = item if isinstance(item, bool | int | float | str) else scalar_text(plain(item))
+            out[key if type(key) is str else str(key)] = item
         return out
 
 

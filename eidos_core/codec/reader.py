@@ -79,6 +79,7 @@ class Reader:
         self.mode = mode
         self.strict = strict
         self.problems: list[Problem] = []
+        self._folded: dict[int, dict[str, Any]] = {}  # id(mapping) → its keys in lower case
 
     def problem(self, path: str, message: str, at: Any = None) -> None:
         """Report one problem at ``path``; ``at`` (the raw value) gives the line."""
@@ -92,11 +93,12 @@ class Reader:
         value = mapping.get(key)
         if value is not None or self.strict or key in mapping:
             return value
-        folded = key.lower()
-        for name, item in mapping.items():
-            if isinstance(name, str) and name.lower() == folded:
-                return item
-        return None
+        folded = self._folded.get(id(mapping))  # the document outlives the reader: ids are stable
+        if folded is None:
+            # The first of several spellings wins, as the exact match would.
+            items = [(k.lower(), v) for k, v in mapping.items() if isinstance(k, str)]
+            folded = self._folded[id(mapping)] = dict(reversed(items))
+        return folded.get(key.lower())
 
     def unknown(self, mapping: Mapping[Any, Any], allowed: tuple[str, ...], path: str) -> None:
         """Strict reading: every key not in ``allowed`` is a problem."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -115,7 +116,18 @@ class Record:
                 top.append(spec.key)
         self.allowed: dict[str, tuple[str, ...]] = {"": tuple(top), **{k: tuple(v) for k, v in inner.items()}}
         self.fallbacks = tuple((attr, spec) for attr, spec in self.fields if spec.fallback)
-        self._plan = tuple((attr, spec.key, spec.group, spec.emit, spec.kind) for attr, spec in self.fields)
+        written = [(attr, spec) for attr, spec in self.fields if spec.emit is not Emit.NEVER]
+        self._values = operator.attrgetter(*(attr for attr, _ in written)) if written else None
+        self._plan = tuple(
+            (
+                spec.key,
+                spec.group,
+                spec.emit is Emit.ALWAYS,
+                None if spec.kind.falsy_empty else spec.kind.empty,
+                None if spec.kind.plain_write else spec.kind.write,
+            )
+            for _, spec in written
+        )
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -130,18 +142,10 @@ class Record:
         values: dict[str, Any] = {}
         complete = True
         for attr, spec in self.fields:
-            container = containers[spec.group]
-            where = join(join(path, spec.group), spec.key)
-            raw_value = reader.get(container, spec.key)
-            value = read_value(reader, spec.kind, raw_value, where, required=spec.required, near=container)
+            value = self._read_field(reader, spec, containers[spec.group], path)
             if value is MISSING:
                 complete = complete and not spec.required
                 value = spec.kind.make_default()
-            elif reader.strict and spec.checks:
-                for rule in spec.checks:
-                    message = rule(value)
-                    if message:
-                        reader.problem(where, message, raw_value)
             values[attr] = value
         obj = self.cls(**values)
         if reader.strict:
@@ -152,6 +156,19 @@ class Record:
             filled = {a: getattr(obj, s.fallback) for a, s in self.fallbacks if s.kind.empty(getattr(obj, a))}
             obj = dataclasses.replace(obj, **filled) if filled else obj
         return obj if complete else MISSING
+
+    @staticmethod
+    def _read_field(reader: Reader, spec: Spec, container: Mapping[Any, Any], path: str) -> Any:
+        """One field's value (or :data:`MISSING`), its authoring checks run when reading strictly."""
+        where = join(join(path, spec.group), spec.key)
+        raw_value = reader.get(container, spec.key)
+        value = read_value(reader, spec.kind, raw_value, where, required=spec.required, near=container)
+        if value is not MISSING and reader.strict:
+            for rule in spec.checks:
+                message = rule(value)
+                if message:
+                    reader.problem(where, message, raw_value)
+        return value
 
     def _group(self, reader: Reader, raw: Mapping[Any, Any], name: str, path: str) -> Mapping[Any, Any]:
         value = reader.get(raw, name)
@@ -178,14 +195,18 @@ class Record:
         if self.header is not None:
             out["kind"] = self.header.kind
             out["apiVersion"] = API_VERSION
-        for attr, key, group, emit, kind in self._plan:
-            value = getattr(obj, attr)
-            if emit is Emit.NEVER or (emit is Emit.IF_SET and kind.empty(value)):
+        if self._values is None:
+            return out
+        values = self._values(obj)
+        if len(self._plan) == 1:
+            values = (values,)
+        for (key, group, always, empty, write), value in zip(self._plan, values, strict=True):
+            if not always and (empty(value) if empty is not None else not value):
                 continue
             target = out
             if group:
                 target = out.get(group) or out.setdefault(group, {})
-            target[key] = kind.write(value)
+            target[key] = value if write is None else write(value)
         return out
 
     def merge(self, base: Any, over: Any) -> Any:

@@ -273,12 +273,9 @@ def _cell(store: RecipeStore, query: Criteria, shown: set[str]) -> str:
     return ", ".join(parts) or "base only"
 
 
-def coverage(store: RecipeStore) -> str:
-    """The Coverage part: two tables from the matcher, then any overlay neither table shows
-    (so an overlay on, say, accelerator + OS is never silently missing)."""
-    shown: set[str] = set()
+def _by_accelerator(store: RecipeStore, shown: set[str]) -> str:
     services = (*SERVICES, ANY)
-    by_accelerator = table(
+    return table(
         ["service", "accelerator", *INTENTS],
         (
             [code(s), code(a), *(_cell(store, Criteria(s, a, i, ANY), shown) for i in INTENTS)]
@@ -286,10 +283,46 @@ def coverage(store: RecipeStore) -> str:
             for a in (*ACCELERATORS, ANY)
         ),
     )
-    by_os = table(
+
+
+def _by_os(store: RecipeStore, shown: set[str]) -> str:
+    services = (*SERVICES, ANY)
+    return table(
         ["os", *(code(s) for s in services)],
         ([code(o), *(_cell(store, Criteria(s, ANY, ANY, o), shown) for s in services)] for o in OS_TYPES),
     )
+
+
+def _query_row(store: RecipeStore, query: Criteria, shown: set[str], nodes: bool) -> list[str]:
+    values = [code(v) for v in (query.service, query.accelerator, query.intent, query.os)]
+    return [*values, *([str(query.nodes or NONE)] if nodes else []), _cell(store, query, shown)]
+
+
+def _leftovers(store: RecipeStore, shown: set[str]) -> list[str]:
+    """Overlays neither table shows: those with criteria (each queried with its own criteria),
+    then those nothing applies."""
+    hidden = [n for n in sorted(store.overlays) if n not in shown]
+    queries = [c for c in (store.overlays[n].criteria for n in hidden) if c is not None]
+    parents = {p for chain in store.chains.values() for p in chain[:-1]}
+    unused = [n for n in hidden if store.overlays[n].criteria is None and n not in parents]
+    out: list[str] = []
+    if queries:
+        nodes = any(q.nodes for q in queries)
+        header = ["service", "accelerator", "intent", "os", *(["nodes"] if nodes else []), "overlays"]
+        out.append("Combinations the tables above leave at `any` (one query per such overlay's criteria):\n")
+        out.append(table(header, (_query_row(store, q, shown, nodes) for q in queries)))
+    if unused:
+        listed = ", ".join(code(n) for n in unused)
+        out.append(f"Never applied (no criteria, and no overlay names it as its base): {listed}.\n")
+    return out
+
+
+def coverage(store: RecipeStore) -> str:
+    """The Coverage part: two tables from the matcher, then any overlay neither table shows
+    (so an overlay on, say, accelerator + OS is never silently missing)."""
+    shown: set[str] = set()
+    by_accelerator = _by_accelerator(store, shown)
+    by_os = _by_os(store, shown)
     out = [
         "### Coverage\n",
         "What a query gets on top of `base`, computed with the recipe matcher, in the order the overlays "
@@ -300,32 +333,8 @@ def coverage(store: RecipeStore) -> str:
         by_accelerator,
         "OS × service, any accelerator and intent:\n",
         by_os,
+        *_leftovers(store, shown),
     ]
-    hidden = [n for n in sorted(store.overlays) if n not in shown]
-    matchable = [n for n in hidden if store.overlays[n].criteria is not None]
-    parents = {p for chain in store.chains.values() for p in chain[:-1]}
-    unused = [n for n in hidden if store.overlays[n].criteria is None and n not in parents]
-    if matchable:
-        # Each such overlay's own criteria as the query: what that combination gets.
-        queries = [c for c in (store.overlays[n].criteria for n in matchable) if c is not None]
-        nodes = any(q.nodes for q in queries)
-        out.append("Combinations the tables above leave at `any` (one query per such overlay's criteria):\n")
-        out.append(
-            table(
-                ["service", "accelerator", "intent", "os", *(["nodes"] if nodes else []), "overlays"],
-                (
-                    [
-                        *(code(v) for v in (q.service, q.accelerator, q.intent, q.os)),
-                        *([str(q.nodes or NONE)] if nodes else []),
-                        _cell(store, q, shown),
-                    ]
-                    for q in queries
-                ),
-            )
-        )
-    if unused:
-        listed = ", ".join(code(n) for n in unused)
-        out.append(f"Never applied (no criteria, and no overlay names it as its base): {listed}.\n")
     return "\n".join(out)
 
 
