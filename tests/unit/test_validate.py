@@ -38,7 +38,7 @@ from eidos_core.validate import (
     validate_constraints,
     versions_equal,
 )
-from eidos_core.validate.report import format_duration, summarize
+from eidos_core.validate.report import ValidationReport, format_duration, summarize
 
 SNAPSHOT_DOC: dict[str, Any] = {
     "kind": "Snapshot",
@@ -444,8 +444,8 @@ def test_summary_status(statuses: tuple[ResultStatus, ...], overall: OverallStat
 WHEN = datetime(2026, 1, 2, 18, 2, 49, 123456, tzinfo=UTC)
 
 
-def test_report_document_field_order() -> None:
-    report = build_report(
+def sample_report() -> ValidationReport:
+    return build_report(
         [_result(ResultStatus.PASSED), _result(ResultStatus.FAILED, "expected ubuntu, got rhel")],
         recipe_source="recipe.yaml",
         snapshot_source="cm://ns/snap",
@@ -453,7 +453,10 @@ def test_report_document_field_order() -> None:
         version="0.1.0",
         timestamp=WHEN,
     )
-    doc = report_to_document(report)
+
+
+def test_report_document_field_order() -> None:
+    doc = report_to_document(sample_report())
     assert list(doc) == [
         "kind", "apiVersion", "metadata", "recipeSource", "snapshotSource", "summary", "results",
     ]  # fmt: skip
@@ -476,16 +479,8 @@ def test_report_document_reads_back() -> None:
     from dataclasses import replace
 
     from eidos_core.codec import decode
-    from eidos_core.validate.report import ValidationReport
 
-    report = build_report(
-        [_result(ResultStatus.PASSED), _result(ResultStatus.SKIPPED, "value not found")],
-        recipe_source="r.yaml",
-        snapshot_source="s.yaml",
-        duration_ns=41_200,
-        version="0.1.0",
-        timestamp=WHEN,
-    )
+    report = sample_report()
     doc = report_to_document(report, numeric_duration=True)
     assert decode(ValidationReport, doc, source="report.json") == replace(report, timestamp=WHEN.replace(microsecond=0))
 
