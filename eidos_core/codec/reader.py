@@ -20,6 +20,7 @@ Two reading policies, chosen per document kind (:class:`eidos_core.codec.fields.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from enum import Enum
 from typing import Any
@@ -64,6 +65,23 @@ def line_of(value: Any, depth: int = 3) -> int | None:
             if line is not None:
                 return line
     return None
+
+
+_SEGMENT = re.compile(r"[^.\[\]]+|\[\d+\]")
+
+
+def locate(raw: Any, path: str) -> Any:
+    """The raw value at ``path`` (``components[2].valueOverrideKeys``) inside ``raw``, or None."""
+    node = raw
+    for part in _SEGMENT.findall(path):
+        if part.startswith("["):
+            index = int(part[1:-1])
+            node = node[index] if isinstance(node, list) and index < len(node) else None
+        else:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if node is None:
+            return None
+    return node
 
 
 def join(path: str, key: str) -> str:

@@ -32,7 +32,7 @@ from eidos_core.codec.fields import (
     Spec,
     read_value,
 )
-from eidos_core.codec.reader import Mode, Reader, describe, is_null, join
+from eidos_core.codec.reader import Mode, Reader, describe, is_null, join, locate
 from eidos_core.errors import Problem
 
 T = TypeVar("T")
@@ -83,9 +83,9 @@ class Properties:
                 props[p.key] = p.fragment
                 continue
             inner = p.nested.json_schema()
-            props[p.key] = {"type": "array", "items": inner} if p.many else inner
+            props[p.key] = {"type": "array", "items": inner, **p.fragment} if p.many else {**inner, **p.fragment}
             if p.nullable:
-                props[p.key] = {**props[p.key], "nullable": True}
+                props[p.key]["nullable"] = True
         out: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": self.open}
         required = [p.key for p in self.properties if p.required]
         if required:
@@ -151,7 +151,7 @@ class Record:
         if reader.strict:
             for check in self.checks:
                 for key, message in check(obj):
-                    reader.problem(join(path, key), message, reader.get(raw, key.split(".", 1)[0]) or raw)
+                    reader.problem(join(path, key), message, locate(raw, key) or raw)
         if self.fallbacks:
             filled = {a: getattr(obj, s.fallback) for a, s in self.fallbacks if s.kind.empty(getattr(obj, a))}
             obj = dataclasses.replace(obj, **filled) if filled else obj
@@ -254,7 +254,7 @@ class Record:
         members = tuple(_property(spec, output=output) for _, spec in self.fields if spec.group == name)
         nested = Properties(group.schema_name or name, members, open=group.open and not output)
         required = any(p.required for p in members) and not output
-        return Property(name, required, {}, nested=nested, nullable=not output)
+        return Property(name, required, {}, nested=nested, nullable=not output and not required)
 
     def json_schema(self, *, output: bool = True) -> dict[str, Any]:
         return self.properties(output=output).json_schema()
