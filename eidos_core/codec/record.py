@@ -105,29 +105,22 @@ class Record:
         self.fields: tuple[tuple[str, Spec], ...] = tuple(
             (f.name, f.metadata[SPEC]) for f in dataclasses.fields(cls) if SPEC in f.metadata
         )
+        self.allowed = self._allowed_keys()
+        self.fallbacks = tuple((attr, spec) for attr, spec in self.fields if spec.fallback)
+        written = [(attr, spec) for attr, spec in self.fields if spec.emit is not Emit.NEVER]
+        self._values = operator.attrgetter(*(attr for attr, _ in written)) if written else None
+        self._plan = tuple(_encoding(spec) for _, spec in written)
+
+    def _allowed_keys(self) -> dict[str, tuple[str, ...]]:
+        """The keys of the record's mapping ("") and of each group, in declaration order."""
         top: list[str] = ["kind", "apiVersion"] if self.header else []
         inner: dict[str, list[str]] = {name: [] for name in self.groups}
         for _, spec in self.fields:
             if spec.group:
                 inner[spec.group].append(spec.key)
-                if spec.group not in top:
-                    top.append(spec.group)
-            else:
-                top.append(spec.key)
-        self.allowed: dict[str, tuple[str, ...]] = {"": tuple(top), **{k: tuple(v) for k, v in inner.items()}}
-        self.fallbacks = tuple((attr, spec) for attr, spec in self.fields if spec.fallback)
-        written = [(attr, spec) for attr, spec in self.fields if spec.emit is not Emit.NEVER]
-        self._values = operator.attrgetter(*(attr for attr, _ in written)) if written else None
-        self._plan = tuple(
-            (
-                spec.key,
-                spec.group,
-                spec.emit is Emit.ALWAYS,
-                None if spec.kind.falsy_empty else spec.kind.empty,
-                None if spec.kind.plain_write else spec.kind.write,
-            )
-            for _, spec in written
-        )
+            keys = [spec.group] if spec.group else [spec.key]
+            top.extend(k for k in keys if k not in top)
+        return {"": tuple(top), **{k: tuple(v) for k, v in inner.items()}}
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -258,6 +251,19 @@ class Record:
 
     def json_schema(self, *, output: bool = True) -> dict[str, Any]:
         return self.properties(output=output).json_schema()
+
+
+def _encoding(spec: Spec) -> tuple[str, str, bool, Callable[[Any], bool] | None, Callable[[Any], Any] | None]:
+    """How :meth:`Record.encode` writes a field: key, group, always, empty test and writer (None
+    where ``not value`` and the value itself will do, saving a call per field)."""
+    kind = spec.kind
+    return (
+        spec.key,
+        spec.group,
+        spec.emit is Emit.ALWAYS,
+        None if kind.falsy_empty else kind.empty,
+        None if kind.plain_write else kind.write,
+    )
 
 
 def _property(spec: Spec, *, output: bool) -> Property:
