@@ -1,4 +1,4 @@
-"""Benchmark: eidos-cli cold start and bundle time (design.md targets: both < 0.5 s).
+"""Benchmark: eidos-cli cold start and bundle time (targets: both < 0.5 s).
 
     .venv/bin/python -m bench.cli
 

@@ -1,4 +1,4 @@
-"""Benchmark: a rolling update's SIGTERM under keep-alive load loses nothing (design.md §3.13).
+"""Benchmark: a rolling update's SIGTERM under keep-alive load loses nothing.
 
     .venv/bin/python -m bench.drain [--clients 100] [--warmup 1] [--delay 1s] [--rounds 3]
 

@@ -6,7 +6,7 @@ wrk (with a Lua request generator) sends, per ten requests: four repeated GETs, 
 criteria never asked before (a cache miss each, so the LRU caches evict all the time), one
 junk GET (400, an unknown parameter with a fresh name), two repeated POSTs and one POST with
 criteria never asked before. Every ``--chunk`` seconds the server's own request count (from
-/metrics) and its RSS are sampled. The target (design.md §6): RSS growth after the first
+/metrics) and its RSS are sampled. The target: RSS growth after the first
 100,000 requests < 5 MiB. The samples go to bench/results/soak.csv.
 """
 

@@ -1,7 +1,7 @@
 """The one error hierarchy of Eidos.
 
 Every error carries a stable ``code`` (the API error envelope's ``code``), an HTTP status and a
-CLI exit code (design.md §3.11), so the server and the CLI translate errors the same way.
+CLI exit code, so the server and the CLI translate errors the same way.
 """
 
 from __future__ import annotations

@@ -397,7 +397,7 @@ class Emit(Enum):
 
 
 class Merge(Enum):
-    """How a later overlay's value meets the earlier one (recipe-engine spec §8)."""
+    """How a later overlay's value meets the earlier one."""
 
     REPLACE = "replace"  # the later value when set, else the earlier
     KEEP = "keep"  # the earlier value: the identity of the record

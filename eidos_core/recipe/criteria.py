@@ -199,7 +199,7 @@ class Criteria:
 
     @property
     def specificity(self) -> int:
-        """Fields that are not ``any`` (+1 when nodes is set): design.md §3.1."""
+        """Fields that are not ``any`` (+1 when nodes is set); omitted fields do not count."""
         score = sum(1 for v in (self.service, self.accelerator, self.intent, self.os) if v != ANY)
         return score + (1 if self.nodes else 0)
 

@@ -2,7 +2,7 @@
 
 An overlay field that is ``any`` matches every query; a specific field matches only the same
 specific query value (a generic query never selects a specific overlay). Overlays apply in
-ascending specificity, ties broken by name (design.md §3.1), so more specific ones win.
+ascending specificity, ties broken by name, so more specific ones win.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Folding overlays over the base: component refs by name, constraints by name.
 
 How two refs of the same component merge is declared field by field on :class:`ComponentRef`
-(recipe-engine spec §8: scalar fields replaced when the overlay sets them, ``overrides`` merged
+(as the reference merges: scalar fields replaced when the overlay sets them, ``overrides`` merged
 deeply — mappings per key, lists and scalars replaced —, ``patches`` and ``dependencyRefs``
 replaced when non-empty, ``manifestFiles`` accumulated); :func:`eidos_core.codec.merge` applies it.
 """

@@ -2,8 +2,8 @@
 registry, the store — each declared once with its wire form (:mod:`eidos_core.codec`).
 
 An attribute's ``wire(...)`` is its whole contract: the key in recipe data and recipeResult
-documents, whether it is required, when it is written, how overlays merge it (recipe-engine
-spec §8: scalars replaced when set, ``overrides`` deep-merged, ``manifestFiles`` accumulated),
+documents, whether it is required, when it is written, how overlays merge it (as the reference
+does: scalars replaced when set, ``overrides`` deep-merged, ``manifestFiles`` accumulated),
 its authoring checks (run on recipe data only) and its OpenAPI description. Adding a field to
 :class:`ComponentRef` is one line here. Nothing here does I/O; :mod:`eidos_core.data.load`
 builds these from files.
@@ -28,7 +28,7 @@ REGISTRY_KIND = "ComponentRegistry"
 RESULT_KIND = "recipeResult"
 
 # ---------------------------------------------------------------------------------------------
-# Constraint syntax (recipe-engine spec §11), shared by the data checks and the validator.
+# Constraint syntax, shared by the data checks and the validator.
 
 # Snapshot measurement types a constraint name starts with.
 MEASUREMENT_TYPES = ("K8s", "GPU", "OS", "SystemD")
@@ -129,7 +129,7 @@ def _names() -> ListOf:
 class ComponentRef:
     """One component of a recipe. ``overrides`` are Helm values; never mutate them.
 
-    Declared in recipeResult order (recipe-engine spec §9.4): name, type and source always
+    Declared in recipeResult order: name, type and source always
     written, the rest when set."""
 
     name: str = wire("name", required=True, emit=Emit.ALWAYS, merge=Merge.KEEP)
@@ -194,7 +194,7 @@ def _metadata(key: str, kind: Any = None, description: str = "") -> Any:
 @dataclass(frozen=True, slots=True)
 class Recipe:
     """A resolved recipe, as :func:`eidos_core.recipe.build.build_recipe` makes it and as the
-    ``recipeResult`` document carries it (recipe-engine spec §9.4, fields in that order).
+    ``recipeResult`` document carries it (fields in the contract's order).
 
     Read tolerantly, like the reference: unknown fields are ignored, names match in any case,
     only ``componentRefs[].name`` is required; ``criteria`` is ``None`` when a document has

@@ -1,4 +1,4 @@
-"""The ``recipeResult`` document (recipe-engine spec §9.4): :class:`Recipe` is its declaration,
+"""The ``recipeResult`` document: :class:`Recipe` is its declaration,
 these are the ways in and out (field names and order are the contract)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Snapshot mode (recipe-engine spec §12): leave out overlays the cluster does not satisfy.
+"""Snapshot mode: leave out overlays the cluster does not satisfy.
 
 Each matched overlay's *own* constraints are checked against the snapshot; one that fails or
 cannot be checked excludes the overlay as a merge root (it may still apply as the ancestor of

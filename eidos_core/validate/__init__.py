@@ -1,4 +1,4 @@
-"""Constraint validation: check a recipe's ``constraints`` against a snapshot (cli-bundle.md §10).
+"""Constraint validation: check a recipe's ``constraints`` against a snapshot.
 
 Pure, synchronous functions only; reading inputs and writing the report belong to the callers
 (``eidos-cli validate``, recipe snapshot mode).

@@ -1,4 +1,4 @@
-"""Validation results and the ``ValidationResult`` report document (cli-bundle.md §10.6–10.7).
+"""Validation results and the ``ValidationResult`` report document.
 
 Each constraint ends ``passed``, ``failed`` or ``skipped``; the run is ``fail`` if any failed,
 else ``partial`` if any was skipped, else ``pass`` (also with no constraints at all). The

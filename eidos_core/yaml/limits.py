@@ -1,4 +1,4 @@
-"""The limits every document passes before and while it is parsed (design.md §3.12).
+"""The limits every document passes before and while it is parsed.
 
 A limit is checked where the input is streamed, before anything can recurse or allocate in
 proportion to a hostile number: the size before decoding, depth and node count per event,

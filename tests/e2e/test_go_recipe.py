@@ -14,7 +14,7 @@ from eidos_core import yaml
 
 EIDOS_CLI = shutil.which("eidos-cli", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]))
 
-# Written for this test in the reference's layout (E1 of recipe-engine.md §17, abridged).
+# Written for this test in the reference's layout (its worked example E1, abridged).
 GO_RECIPE = """\
 kind: recipeResult
 apiVersion: eidos.nvidia.com/v1alpha1

@@ -41,7 +41,7 @@ EMBEDDED = {
     "eks-amazonlinux": Criteria(service="eks", os="amazonlinux"),
     "any": Criteria(),
 }
-# recipe-engine.md §17 E1, E2, E3, E5 over the reference's own data.
+# The reference's worked examples E1, E2, E3 and E5 (criteria → recipe) over its own data.
 REFERENCE = {
     "E1": Criteria(service="eks", accelerator="gb200", intent="training", os="ubuntu"),
     "E2": Criteria(service="eks", accelerator="gb200", intent="training"),
@@ -262,7 +262,7 @@ def test_reference_recipe_bundles(
     assert cli("-r", str(recipe), "-o", str(out), "--data", str(reference_data)) == 0
     check_checksums(out)
     plan = yaml.load((out / "install-plan.yaml").read_bytes())
-    if name == "E1":  # cli-bundle.md §13.3: how gpu-operator is assembled
+    if name == "E1":  # the reference's worked example of how gpu-operator's values are assembled
         gpu = yaml.load((out / "gpu-operator" / "values.yaml").read_bytes())
         assert gpu["driver"]["version"] == "580.82.07"
         assert gpu["cdi"] == {"default": False, "enabled": True}

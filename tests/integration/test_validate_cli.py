@@ -1,5 +1,5 @@
 """``eidos-cli validate`` through its ``run`` function: files in, report out, exit codes
-(design.md §3.11), plus the reference's worked example (cli-bundle.md §10.7) when ../shared is here."""
+(7 when a constraint fails), plus the reference's worked example when ../shared is here."""
 
 from __future__ import annotations
 

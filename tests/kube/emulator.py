@@ -2,8 +2,8 @@
 
 kmock gives us the HTTP plumbing, request parsing/recording, the scripting DSL
 (``emulator['get /x'] << 500``) and the ``objects`` store.  Its built-in
-Kubernetes reactions are too loose for the real ``kubernetes_asyncio`` client
-(see design.md section 5), so this subclass replaces them with one dispatcher
+Kubernetes reactions are too loose for the real ``kubernetes_asyncio`` client,
+so this subclass replaces them with one dispatcher
 (``_serve``) that follows kube-apiserver's rules: integer resource versions,
 PUT/PATCH/server-side apply, Status error bodies, watches that resume from a
 resource version, selectors, validation and discovery.

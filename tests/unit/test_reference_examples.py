@@ -1,6 +1,7 @@
-"""The worked examples E1–E6 of recipe-engine.md §17 over the reference's own recipe data.
+"""The reference's six worked examples (E1–E6: criteria in, applied overlays and components out)
+over the reference's own recipe data.
 
-Where design.md §3.1 decides differently from the reference (specificity ignores omitted
+Where our matcher decides differently from the reference (specificity ignores omitted
 fields; ties by name), the expected order is ours: E4 is outcome A, E5 applies monitoring-hpa
 (specificity 0) before gke-cos (2).
 """

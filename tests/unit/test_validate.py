@@ -1,4 +1,4 @@
-"""Constraint validation as pure logic (cli-bundle.md §10.2–10.7): names, expressions, versions,
+"""Constraint validation as pure logic: names, expressions, versions,
 one constraint's status, the summary and the report document."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The one loader's limits and its behaviour on hostile text (design.md §3.12)."""
+"""The one loader's limits and its behaviour on hostile text."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ that configure a run are declared once as well (``eidos_agent.flags``).
 
 A collector that cannot see its source (no GPU, no host mount, no systemd, not in a cluster)
 says why; the snapshot records it under ``metadata`` (``collector.<name>: ok | partial: … |
-skipped: …``) instead of failing as a whole (design.md §3.8).
+skipped: …``) instead of failing as a whole.
 
 Failure semantics, the same for both entry points (the exit code is the error's ``exit_code``):
 

@@ -1,6 +1,6 @@
 """``eidos-cli``: parse the command line, set up logging, run one command, map errors to exit codes.
 
-Exit codes (design.md §3.11): 0 ok, 2 bad input (argparse's usage errors included), 3 not found,
+Exit codes: 0 ok, 2 bad input (argparse's usage errors included), 3 not found,
 4 forbidden, 5 timeout, 6 unavailable, 7 validation failed, 8 internal.
 """
 

@@ -5,7 +5,7 @@ reports into one snapshot ``Measurement``.
 Every module keeps its parsing as pure functions over text or bytes and puts the I/O in one small
 async collector class. A collector never raises because the node lacks something (no GPU, no host
 mount, no systemd): it returns a ``CollectorResult`` that says what was skipped and why, so one
-missing part does not sink the whole snapshot (design §3.8).
+missing part does not sink the whole snapshot.
 """
 
 from __future__ import annotations

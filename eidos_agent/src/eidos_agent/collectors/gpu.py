@@ -7,7 +7,7 @@ which is PCI bus order), so a node with mixed cards or one card in MIG mode is v
 names carry no dot, so constraint paths such as ``GPU.gpu-3.mig-mode`` stay unambiguous.
 
 No GPU, no driver, a hung or broken ``nvidia-smi``: the measurement is ``smi: {gpu-count: 0,
-reason: …}`` and the result says it was skipped (design §3.8), instead of failing the snapshot.
+reason: …}`` and the result says it was skipped, instead of failing the snapshot.
 """
 
 from __future__ import annotations

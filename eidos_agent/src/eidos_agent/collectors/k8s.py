@@ -2,7 +2,7 @@
 
 Each part degrades on its own: a missing node name, a forbidden pod list or an absent
 ClusterPolicy CRD leaves that subtype out (or empty) and says why, without failing the rest.
-Only ClusterPolicies of group ``nvidia.com`` are read (design.md §3.8).
+Only ClusterPolicies of group ``nvidia.com`` are read.
 """
 
 from __future__ import annotations

@@ -11,11 +11,11 @@ Subtypes (names and keys as in the Go reference): ``grub`` — the kernel comman
 The root is the host's when it is mounted (``--host-root /host``; the agent's host variant mounts
 only the node's ``/etc/os-release`` there, so ``/proc`` then comes from the container, which shows
 the node's kernel-wide values), else ``/`` — the container's ``/etc/os-release``, which is why
-``source`` says which one was read (design §3.8). Symlinks under
+``source`` says which one was read. Symlinks under
 a host root are resolved inside that root, so ``/host/etc/os-release -> /usr/lib/os-release`` never
 reads the container's file. A source that cannot be read drops its subtype and adds a note.
 
-Differences from the reference (its bugs, design §3): ``#`` is not a comment in ``/proc`` files
+Differences from the reference (its bugs): ``#`` is not a comment in ``/proc`` files
 (``kernel/version`` keeps its value); double-quoted command-line values keep their spaces; one
 unreadable ``/proc/sys`` directory is skipped instead of failing everything; the walk is bounded.
 """

@@ -1,4 +1,4 @@
-"""The Argo CD app-of-apps layout (cli-bundle.md §6, fixed): pure, install plan → files.
+"""The Argo CD app-of-apps layout: pure, install plan → files.
 
 ```
 <component>/application.yaml      one Application per plan step; sync wave = its position

@@ -1,4 +1,4 @@
-"""The bundle pipeline (cli-bundle.md §4.2) and the deployment summary (§7).
+"""The bundle pipeline and the deployment summary printed after it.
 
 ``render_bundle`` is pure: recipe + recipe data + options → relative path → bytes. Everything
 that can be wrong with the input (names, ``--set`` keys, missing files) fails here, before a

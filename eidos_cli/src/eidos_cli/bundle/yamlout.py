@@ -1,4 +1,4 @@
-"""YAML text of bundle files: free-form maps sorted, 2-space indentation (design.md §3.10).
+"""YAML text of bundle files: free-form maps sorted, 2-space indentation.
 
 Helm values have no meaningful key order, so every mapping is sorted — with go-yaml's
 "natural" order (``a2`` before ``a10``, uppercase before lowercase), which the reference uses,

@@ -1,7 +1,7 @@
 """``eidos-cli bundle``: turn a recipe into a Helm bundle (one release per component, installed
 in order by ``deploy.sh``) or an Argo CD app-of-apps.
 
-Order of work (cli-bundle.md §4.2): recipe data, then the flags (deployer, output, ``--set``,
+Order of work: recipe data, then the flags (deployer, output, ``--set``,
 selectors, tolerations — the first bad one is reported), then the recipe, then rendering in
 memory, then writing (see ``eidos_cli.bundle.writer`` for what happens to an existing
 output directory). The summary goes to stdout, logs to stderr.
