@@ -19,7 +19,7 @@ from eidos_core.recipe.criteria import ACCELERATORS, ANY, INTENTS, MAX_NODES, OS
 from eidosd.openapi import document
 from eidosd.routes import QUERY_PARAMS
 from tests.conftest import REPO
-from tests.integration.test_eidosd_process import spawn
+from tests.support import RunEidosd
 
 COMMITTED = REPO / "api" / "openapi.yaml"
 BIN = Path(sys.executable).parent
@@ -84,14 +84,14 @@ def test_every_endpoint_parameter_and_error_documented(spec: dict[str, Any]) -> 
 
 
 @pytest.mark.slow
-def test_generated_python_client_calls_live_server(tmp_path: Path) -> None:
+def test_generated_python_client_calls_live_server(tmp_path: Path, run_eidosd: RunEidosd) -> None:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     subprocess.run(
         [BIN / "openapi-python-client", "generate", "--path", COMMITTED, "--output-path", tmp_path / "eidos_client",
          "--meta", "none"],
         check=True, capture_output=True, env=env, timeout=300,
     )  # fmt: skip
-    proc, port = spawn(tmp_path, LOG_LEVEL="error")
+    port = run_eidosd(LOG_LEVEL="error").port
     sys.path.insert(0, str(tmp_path))
     try:
         client_mod = importlib.import_module("eidos_client.client")
@@ -113,26 +113,20 @@ def test_generated_python_client_calls_live_server(tmp_path: Path) -> None:
         sys.path.remove(str(tmp_path))
         for name in [m for m in sys.modules if m.startswith("eidos_client")]:
             del sys.modules[name]
-        proc.terminate()
-        proc.wait(10)
 
 
 @pytest.mark.slow
-def test_schemathesis_every_check_finds_nothing(tmp_path: Path) -> None:
+def test_schemathesis_every_check_finds_nothing(tmp_path: Path, run_eidosd: RunEidosd) -> None:
     """Both directions against a live eidosd: schema-violating requests refused, schema-valid ones
     accepted, responses as documented. A CI-sized run (the 10k+ case run is in the closing note
     of issue 9); ``--generation-deterministic`` keeps it repeatable."""
-    proc, port = spawn(tmp_path, LOG_LEVEL="error", RATE_LIMIT="100000", RATE_BURST="100000")
-    try:
-        run = subprocess.run(
-            [BIN / "schemathesis", "run", f"http://127.0.0.1:{port}/openapi.json", "--checks", "all",
-             "--max-examples", "300", "--generation-deterministic",
-             "--continue-on-failure", "--no-color", "--workers", "1"],
-            capture_output=True, text=True, timeout=240, cwd=tmp_path,
-        )  # fmt: skip
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    port = run_eidosd(LOG_LEVEL="error", RATE_LIMIT="100000", RATE_BURST="100000").port
+    run = subprocess.run(
+        [BIN / "schemathesis", "run", f"http://127.0.0.1:{port}/openapi.json", "--checks", "all",
+         "--max-examples", "300", "--generation-deterministic",
+         "--continue-on-failure", "--no-color", "--workers", "1"],
+        capture_output=True, text=True, timeout=240, cwd=tmp_path,
+    )  # fmt: skip
     assert run.returncode == 0, run.stdout[-6000:]
     generated = re.search(r"(\d+) generated, (\d+) passed", run.stdout)
     assert generated, run.stdout[-2000:]
