@@ -24,8 +24,10 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from eidos_core.yaml.limits import LimitExceededError, Limits, YamlSyntaxError
 from eidos_core.yaml.scalars import TAG, ScalarError, plain_value, tagged_value
 
+CParser: Any
 try:
-    from _ruamel_yaml import CParser  # type: ignore[import-not-found]
+    # ruamel.yaml's public libyaml loader (cyaml.__all__); only its event-parser half is used.
+    from ruamel.yaml.cyaml import CBaseLoader as CParser
 except ImportError:  # pragma: no cover - ruamel.yaml.clib is a dependency where wheels exist
     CParser = None
 

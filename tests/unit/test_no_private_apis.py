@@ -30,15 +30,7 @@ SELF = frozenset({"self", "cls"})
 # the underscore only so they cannot clash with field names (docs: collections.namedtuple).
 PUBLIC_UNDERSCORED = frozenset({"_replace", "_asdict", "_fields", "_field_defaults", "_make"})
 # (path relative to the repository, finding) pairs let through, each with its reason.
-ALLOWED = frozenset(
-    {
-        # libyaml's event parser, from the extension module ruamel.yaml.clib installs (ruamel.yaml's
-        # own cyaml.py imports it the same way). Not unavoidable: the public route to the same C parser
-        # is YAML(typ="safe", pure=False).parse(stream). Left to eidos_core's owners (that module is
-        # being reworked by the codec refactor); delete this entry when they switch.
-        ("eidos_core/yaml/events.py", "from _ruamel_yaml import CParser"),
-    }
-)
+ALLOWED: frozenset[tuple[str, str]] = frozenset()
 REFLECTION = frozenset({"getattr", "setattr", "hasattr", "delattr"})
 
 
