@@ -1,7 +1,8 @@
 """``eidos-cli``: parse the command line, set up logging, run one command, map errors to exit codes.
 
-Exit codes: 0 ok, 2 bad input (argparse's usage errors included), 3 not found,
-4 forbidden, 5 timeout, 6 unavailable, 7 validation failed, 8 internal.
+Exit codes: 0 ok, 1 nothing collected (``snapshot`` with every collector skipped), 2 bad input
+(argparse's usage errors included), 3 not found, 4 forbidden, 5 timeout, 6 unavailable,
+7 validation failed, 8 internal.
 """
 
 from __future__ import annotations
