@@ -20,6 +20,7 @@ from eidos_core.sources.base import ReloadEvent
 from eidos_core.sources.embedded import embedded_store
 from eidosd.app import create_app
 from eidosd.keys import PIPELINE, RECIPES
+from eidosd.pipeline import WRAPPED
 from eidosd.settings import Settings
 from tests.conftest import metadata_doc, mini_files
 
@@ -320,6 +321,22 @@ async def test_root_lists_routes_and_docs_served(make_client: MakeClient) -> Non
     info = await (await client.get("/")).json()
     assert info["service"] == "eidosd" and info["routes"] == sorted(info["routes"])
     assert "/v1/recipe" in info["routes"]
-    assert (await client.get("/docs")).status == 200
+    docs = await client.get("/docs")
+    assert docs.status == 200 and docs.content_type == "text/html"
+    page = await docs.text()
+    assert 'url: "/openapi.json"' in page and 'href="/docs/static/swagger-ui.css"' in page
     spec = await (await client.get("/openapi.json")).json()
     assert spec["openapi"] == "3.0.3"
+    assert spec["paths"].keys().isdisjoint({"/docs", "/openapi.json", "/docs/static/{name}"})
+    css = await client.get("/docs/static/swagger-ui.css")
+    assert css.status == 200 and css.content_type == "text/css" and len(await css.read()) > 1000
+    for missing in ("/docs/static/nope.js", "/docs/static/..%2Findex.html", "/docs/static/../core.py"):
+        assert (await client.get(missing)).status == 404, missing
+
+
+def test_every_route_is_wrapped() -> None:
+    """Every response marks its connection idle and honours the drain through its wrapper
+    (connection.py): a route added without one would be cut at READ_TIMEOUT when idle."""
+    app = create_app(Settings())
+    unwrapped = [route for route in app.router.routes() if not getattr(route.handler, WRAPPED, False)]
+    assert unwrapped == []

@@ -12,7 +12,7 @@ import socket
 import time
 from typing import Any
 
-from tests.support import NO_RATE_LIMIT, EidosdProcess, RunEidosd, wait_until
+from tests.support import NO_RATE_LIMIT, EidosdProcess, RunEidosd, read_response, wait_until
 
 ERRORS = "eidos_http_client_errors_total"
 
@@ -134,3 +134,29 @@ def test_slow_headers_are_cut_after_read_timeout(run_eidosd: RunEidosd) -> None:
     idle.close()
     assert server.metric(ERRORS, reason="slow_headers") == 1
     assert_quiet(stop_and_read_log(server), "slow_headers")
+
+
+def test_idle_keepalive_after_any_route_lives_past_read_timeout(run_eidosd: RunEidosd) -> None:
+    """Probes, /metrics, the docs and the catch-all mark their connection idle like the
+    pipeline's routes: idle keep-alive connections live for IDLE_TIMEOUT, not READ_TIMEOUT."""
+    server = run_eidosd(READ_TIMEOUT="500ms", IDLE_TIMEOUT="30s", **NO_RATE_LIMIT)
+    paths = ["/health", "/ready", "/metrics", "/docs", "/openapi.json", "/docs/static/index.css",
+             "/docs/static/nope.js", "/nowhere", "/v1/recipe?service=eks"]  # fmt: skip
+    conns = []
+    for path in paths:
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        assert re.match(rb"HTTP/1\.1 (200|404) ", read_response(sock)), path
+        conns.append(sock)
+    time.sleep(1.5)  # a connection with a pending header block is cut within 1.25 x READ_TIMEOUT
+    for path, sock in zip(paths, conns, strict=True):
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_response(sock).startswith(b"HTTP/1.1 200"), f"cut while idle after {path}"
+    assert server.metric(ERRORS, reason="slow_headers") == 0
+    # And the next header block is timed again: half of one, then nothing, is cut with a 408.
+    for sock in conns:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHo")
+    for path, sock in zip(paths, conns, strict=True):
+        assert read_response(sock).startswith(b"HTTP/1.1 408"), f"not timed after {path}"
+        sock.close()
+    assert server.metric(ERRORS, reason="slow_headers") == len(paths)

@@ -152,9 +152,9 @@ def create_app(settings: Settings, source: RecipeSource | None = None) -> web.Ap
     app[DEADLINES] = deadlines
     app[FOLLOWER] = TaskHealth("recipe-data")
     app[BODIES] = BodyParser(settings.max_body_bytes)
-    pipeline = app[PIPELINE] = Pipeline(metrics, limiter, in_flight, deadlines)
+    pipeline = app[PIPELINE] = Pipeline(metrics, limiter, in_flight, deadlines, app[LIFECYCLE])
     add_routes(app, pipeline)
-    setup_openapi(app)
+    setup_openapi(app, pipeline.exempt)
     add_fallback(app, pipeline)
     app.cleanup_ctx.append(recipe_data)
     app.cleanup_ctx.append(deadline_watchdog)

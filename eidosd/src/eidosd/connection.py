@@ -6,11 +6,26 @@ covers a client dribbling its request line and headers byte by byte (slowloris).
 hook for "the first byte of a request arrived". So each connection's protocol is wrapped in
 :class:`Connection`, a plain asyncio protocol that forwards every callback to aiohttp's
 ``RequestHandler`` and notes when request bytes start arriving while no request is being
-handled. The request pipeline marks a request as dispatched (``request_started``) and every
-response marks the connection idle again (``response_started``); :class:`HeaderTimeouts`
-sweeps the open connections a few times per READ_TIMEOUT and answers 408 to those whose
-header block is overdue. Everything used is public asyncio API (protocol callbacks,
-``transport.get_protocol()``); aiohttp's ``web.Server`` is the documented protocol factory.
+handled. :class:`HeaderTimeouts` sweeps the open connections a few times per READ_TIMEOUT
+and answers 408 to those whose header block is overdue. Everything used is public asyncio
+API (protocol callbacks, ``transport.get_protocol()``); aiohttp's ``web.Server`` is the
+documented protocol factory.
+
+Who says a request was dispatched and when it is answered: the handler wrappers. Every route
+is wrapped (pipeline.py: ``Pipeline.wrap`` for the application and the catch-all,
+``Pipeline.exempt`` for probes, ``/metrics`` and the API docs; a test walks the router to
+keep it so). A wrapper calls :meth:`Connection.request_started` when the handler starts (the
+header block is in: bytes from now on are its body, or a pipelined request, never timed) and
+:meth:`Connection.response_started` when the handler is done, just before aiohttp writes the
+response (the connection is idle again: the next byte starts the clock).
+
+Not an ``on_response_prepare`` signal: one registered handler costs an extra coroutine per
+response, about a tenth of eidosd's throughput. Not a scan for the header block's end in
+``data_received`` either: telling a body's bytes from the next request's needs the body's
+framing (Content-Length, chunked), i.e. a second HTTP parser; a scan that did not would time
+a keep-alive connection from its last POST body and cut it while idle. The wrappers know it
+exactly. The one gap, as with the signal: a request whose first bytes arrived while the one
+before it was still being handled (pipelining) is not timed.
 """
 
 from __future__ import annotations
@@ -62,10 +77,12 @@ class Connection(asyncio.Protocol):
         self.busy = False
 
     def request_started(self) -> None:
+        """The request's header block is in and its handler runs."""
         self.busy = True
         self.started = None
 
     def response_started(self) -> None:
+        """The handler is done; its response is written next. Idle until the next byte."""
         self.busy = False
         self.started = None
 
@@ -95,19 +112,13 @@ class Connection(asyncio.Protocol):
         self._inner.resume_writing()
 
 
-def mark_request_started(transport: asyncio.BaseTransport | None) -> None:
-    """Called by the request pipeline once a request's headers are in and its handler runs."""
+def connection_of(transport: asyncio.BaseTransport | None) -> Connection | None:
+    """The :class:`Connection` a request arrived on (None in tests that bypass ``serve``)."""
     if transport is not None:
         protocol = transport.get_protocol()
         if type(protocol) is Connection:
-            protocol.request_started()
-
-
-def mark_response_started(transport: asyncio.BaseTransport | None) -> None:
-    if transport is not None:
-        protocol = transport.get_protocol()
-        if type(protocol) is Connection:
-            protocol.response_started()
+            return protocol
+    return None
 
 
 class HeaderTimeouts:

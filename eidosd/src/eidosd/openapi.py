@@ -2,18 +2,27 @@
 
 apigami leaves a few Swagger-2 keys in 3.x output; :func:`clean` removes them so the served
 document validates. ``python -m eidosd.openapi`` prints it (that is how api/openapi.yaml is made).
+
+apigami builds the document; the routes that serve it (``/openapi.json``, ``/docs`` and the
+Swagger UI files apigami ships under ``/docs/static``) are ours, so that they are wrapped
+like every other route (the READ_TIMEOUT bookkeeping and the drain, connection.py). They
+answer what apigami's own routes did: the document, its index page, its static files.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import warnings
+from collections.abc import Awaitable, Callable
+from string import Template
 from typing import Any
 
 from aiohttp import web
 from aiohttp.web_exceptions import NotAppKeyWarning
 from aiohttp_apigami import setup_aiohttp_apispec
 from aiohttp_apigami.constants import SWAGGER_DICT
+from aiohttp_apigami.swagger_ui import INDEX_PAGE, SWAGGER_UI_STATIC_FILES, LayoutOption
 
 from eidos_core import __version__, yaml
 
@@ -21,6 +30,11 @@ _SWAGGER2_KEYS = {"produces", "consumes", "swagger", "basePath", "definitions"}
 NULLABLE_REF = "x-eidos-nullable"  # field metadata: this nested object may also be null
 # What POST /v1/recipe parses as YAML (api-server.md §8.3); JSON is YAML, so one schema serves.
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
+SPEC_PATH = "/openapi.json"
+DOCS_PATH = "/docs"
+STATIC_PATH = "/docs/static"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def clean(node: Any) -> Any:
@@ -59,27 +73,43 @@ def contract(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def setup_openapi(app: web.Application) -> None:
-    """Call after every route is added: the document is built from the router at once."""
+def setup_openapi(app: web.Application, wrap: Callable[[Handler], Handler]) -> None:
+    """Call after every documented route is added: the document is built from the router at
+    once. Adds the routes serving it and Swagger UI, each handler passed through ``wrap``."""
     # apigami keys the app with a plain string; the warning is about its code, not ours.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotAppKeyWarning)
-        _setup(app)
+        setup_aiohttp_apispec(
+            app,
+            title="Eidos API",
+            version=__version__,
+            url="",  # no routes of apigami's own: ours below
+            openapi_version="3.0.3",
+            in_place=True,
+            info={"description": "Validated GPU cluster recipes: components, versions, values and constraints."},
+        )
+        spec = app[SWAGGER_DICT] = contract(clean(app[SWAGGER_DICT]))
+    spec_body = json.dumps(spec).encode()
+    with open(SWAGGER_UI_STATIC_FILES / INDEX_PAGE, encoding="utf-8") as fh:
+        index = Template(fh.read()).substitute(path=SPEC_PATH, static=STATIC_PATH, layout=LayoutOption.Standalone.value)
+    # Only the files apigami ships, by name: nothing else under the folder can be asked for.
+    files = {path.name: path for path in SWAGGER_UI_STATIC_FILES.iterdir() if path.is_file()}
 
+    async def openapi_json(request: web.Request) -> web.Response:
+        return web.Response(body=spec_body, content_type="application/json")
 
-def _setup(app: web.Application) -> None:
-    setup_aiohttp_apispec(
-        app,
-        title="Eidos API",
-        version=__version__,
-        url="/openapi.json",
-        swagger_path="/docs",
-        static_path="/docs/static",
-        openapi_version="3.0.3",
-        in_place=True,
-        info={"description": "Validated GPU cluster recipes: components, versions, values and constraints."},
-    )
-    app[SWAGGER_DICT] = contract(clean(app[SWAGGER_DICT]))
+    async def swagger_ui(request: web.Request) -> web.Response:
+        return web.Response(text=index, content_type="text/html")
+
+    async def static(request: web.Request) -> web.FileResponse:
+        path = files.get(request.match_info["name"])
+        if path is None:
+            raise web.HTTPNotFound()
+        return web.FileResponse(path)
+
+    app.router.add_get(SPEC_PATH, wrap(openapi_json))
+    app.router.add_get(DOCS_PATH, wrap(swagger_ui))
+    app.router.add_get(STATIC_PATH + "/{name}", wrap(static))
 
 
 def document() -> dict[str, Any]:

@@ -140,12 +140,13 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application, pipeline: Pipeline) -> None:
-    """Application routes go through the pipeline; probes and metrics do not."""
+    """Application routes go through the pipeline; probes and metrics only through its thin
+    wrapper (never limited, never counted)."""
     router = app.router
     router.add_get("/", pipeline.wrap(root, "/", "GET"), allow_head=False)
-    router.add_get("/health", health, allow_head=False)
-    router.add_get("/ready", ready, allow_head=False)
-    router.add_get("/metrics", metrics, allow_head=False)
+    router.add_get("/health", pipeline.exempt(health), allow_head=False)
+    router.add_get("/ready", pipeline.exempt(ready), allow_head=False)
+    router.add_get("/metrics", pipeline.exempt(metrics), allow_head=False)
     router.add_get("/v1/recipe", pipeline.wrap(get_recipe, "/v1/recipe", "GET"), allow_head=False)
     router.add_post("/v1/recipe", pipeline.wrap(post_recipe, "/v1/recipe", "POST"))
 

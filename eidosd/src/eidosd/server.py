@@ -30,9 +30,9 @@ import signal
 import socket
 import time
 
-from aiohttp import hdrs, web
+from aiohttp import web
 
-from eidosd.connection import Connection, HeaderTimeouts, mark_response_started
+from eidosd.connection import Connection, HeaderTimeouts
 from eidosd.keys import IN_FLIGHT, LIFECYCLE, METRICS, PIPELINE, SETTINGS
 from eidosd.logs import ClientFaultFilter
 
@@ -92,16 +92,8 @@ async def serve(app: web.Application, stop: asyncio.Event | None = None) -> None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    lifecycle = app[LIFECYCLE]
+    lifecycle = app[LIFECYCLE]  # draining: every route's wrapper answers Connection: close
     faults = app[PIPELINE].faults
-
-    async def on_response_prepare(request: web.Request, response: web.StreamResponse) -> None:
-        mark_response_started(request.transport)
-        if lifecycle.draining:
-            response.force_close()  # aiohttp closes the connection after this response
-            response.headers[hdrs.CONNECTION] = "close"  # headers were prepared before this hook
-
-    app.on_response_prepare.append(on_response_prepare)
 
     def slow_headers(conn: Connection) -> None:
         peer = conn.transport.get_extra_info("peername") if conn.transport else None
