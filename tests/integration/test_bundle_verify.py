@@ -13,6 +13,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,7 +31,7 @@ from eidos_core.recipe.build import build_recipe
 from eidos_core.recipe.criteria import Criteria
 from eidos_core.recipe.result import recipe_from_document, recipe_to_document
 from eidos_core.sources.embedded import embedded_store
-from tests.signing_keys import KINDS, make_key, openssl_keyid, sh
+from tests.signing_keys import COMMANDS, KINDS, PASSPHRASE, PUBLIC, make_key, openssl_keyid, sh
 
 Run = Callable[..., tuple[int, str, str]]
 
@@ -244,3 +246,69 @@ def test_errors_that_stop_the_check(cli: Run, signed_bundle: tuple[Path, Path], 
 def test_bundle_still_requires_a_recipe(cli: Run) -> None:
     code, _, err = cli("bundle", "-o", "x")
     assert code == 2 and "required: -r/--recipe" in err
+
+
+def sign_flag_wired() -> bool:
+    return "--sign" in cli_main.build_parser().subcommands["bundle"].long_flags()
+
+
+@pytest.mark.skipif(not sign_flag_wired(), reason="bundle --sign is not wired in commands/bundle.py yet")
+@pytest.mark.parametrize("kind", KINDS)
+def test_bundle_sign_then_verify(
+    cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keydir: Path, kind: str
+) -> None:
+    """The CI flow on the command line: recipe → bundle --sign → bundle verify."""
+    monkeypatch.chdir(tmp_path)
+    key, pub = make_key(keydir, kind)
+    assert (
+        cli("recipe", "--service", "eks", "--accelerator", "h100", "--intent", "training", "-o", "recipe.yaml")[0] == 0
+    )
+    code, _, err = cli("bundle", "-r", "recipe.yaml", "-o", "bundle", "--sign", key)
+    assert code == 0, err
+    code, out, _ = cli("bundle", "verify", "bundle", "--key", pub)
+    assert code == 0 and out.startswith("verified: bundle "), out
+    statement = json.loads(base64.b64decode(json.loads((tmp_path / "bundle" / ENVELOPE_FILE).read_bytes())["payload"]))
+    assert statement["predicate"]["buildDefinition"]["externalParameters"]["recipe"] == "recipe.yaml"
+    # An encrypted key takes its passphrase from the environment.
+    enc, enc_pub = make_key(keydir, "ed25519-encrypted")
+    code, _, err = cli("bundle", "-r", "recipe.yaml", "-o", "enc", "--sign", enc)
+    assert code == 2 and f"{enc}: the private key is encrypted and no passphrase was given" in err
+    monkeypatch.setenv("EIDOS_SIGNING_PASSPHRASE", PASSPHRASE)
+    assert cli("bundle", "-r", "recipe.yaml", "-o", "enc", "--sign", enc)[0] == 0
+    assert cli("bundle", "verify", "enc", "--key", enc_pub)[0] == 0
+
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "bundle-signing.md"
+
+
+def doc_blocks() -> list[list[str]]:
+    text = DOC.read_text()
+    return [
+        [line for line in block.splitlines() if line.strip()] for block in re.findall(r"```bash\n(.*?)```", text, re.S)
+    ]
+
+
+def test_docs_key_commands_are_the_tested_ones() -> None:
+    commands = {line for block in doc_blocks() for line in block}
+    for kind in KINDS:
+        assert COMMANDS[kind].format(key="eidos.key") in commands
+    assert PUBLIC.format(key="eidos.key", pub="eidos.pub") in commands
+    for kind in KINDS:
+        assert COMMANDS[kind].format(key="eidos.key") in bundle_verify.EXAMPLE
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed")
+def test_docs_openssl_only_verification(signed_bundle: tuple[Path, Path], tmp_path: Path) -> None:
+    bundle, pub = signed_bundle
+    [block] = [b for b in doc_blocks() if any("pae.bin" in line for line in b)]
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copytree(bundle, work / "bundle")
+    (work / "eidos.pub").write_bytes(pub.read_bytes())
+    skip = "# ECDSA" if "ed25519" in pub.name else "# Ed25519"
+    for line in block:
+        if skip not in line:
+            sh(line, work)
+    flip(work / "bundle" / "recipe.yaml")
+    with pytest.raises(AssertionError, match="did NOT match"):
+        sh(block[-1], work)
