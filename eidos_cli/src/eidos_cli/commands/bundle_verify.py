@@ -65,7 +65,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("dir", metavar="DIR", help="the bundle directory")
     trust = p.add_mutually_exclusive_group()
     trust.add_argument(
-        "-k", "--key", metavar="PUB",
+        "--key", metavar="PUB",  # no -k: under `bundle` that is --kubeconfig
         help="PEM public key (ECDSA P-256 or Ed25519) the bundle must be signed with",
     )  # fmt: skip
     trust.add_argument(
