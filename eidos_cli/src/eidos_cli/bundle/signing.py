@@ -5,7 +5,8 @@ of a DSSE envelope (payloadType ``application/vnd.in-toto+json``), signed over t
 pre-authentication encoding (PAE, securesystemslib's ``Envelope.pae``) with a PEM private key:
 
 * **Ed25519**, or **ECDSA P-256** with SHA-256 (DER-encoded signature, deterministic nonces per
-  RFC 6979, so equal inputs and key give equal bytes). RSA and other curves are refused.
+  RFC 6979, so equal inputs and key give equal bytes — random nonces where cryptography's OpenSSL
+  predates 3.2). RSA and other curves are refused.
 * ``keyid``: the lowercase hex sha256 of the public key's DER SubjectPublicKeyInfo — what
   ``openssl pkey -in eidos.key -pubout -outform DER | sha256sum`` prints.
 * The envelope is written as :data:`~eidos_cli.bundle.provenance.ENVELOPE_FILE`
@@ -121,7 +122,10 @@ class SigningKey:
     def sign(self, data: bytes) -> bytes:
         if isinstance(self.private_key, Ed25519PrivateKey):
             return self.private_key.sign(data)
-        return self.private_key.sign(data, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+        try:
+            return self.private_key.sign(data, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+        except UnsupportedAlgorithm:  # cryptography built against an OpenSSL older than 3.2: random nonces
+            return self.private_key.sign(data, ec.ECDSA(hashes.SHA256()))
 
     def public_key(self) -> VerifyingKey:
         return _verifying_key(self.private_key.public_key(), self.source)
