@@ -13,8 +13,9 @@ from eidos_core.data.load import load_store
 from eidos_core.recipe.model import RecipeStore
 
 # The emulated kube-apiserver (``kube`` fixture) for tests that talk to Kubernetes; the real helm and
-# chart packages (tests/charts.py); ``run_eidosd`` for eidosd processes (tests/support.py).
-pytest_plugins = ["tests.kube.plugin", "tests.charts", "tests.support"]
+# chart packages (tests/charts.py); ``run_eidosd`` for eidosd processes (tests/support.py); a real OCI
+# registry on 127.0.0.1 (tests/registry.py).
+pytest_plugins = ["tests.kube.plugin", "tests.charts", "tests.support", "tests.registry"]
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

@@ -65,7 +65,9 @@ def test_help_mentions_oci_and_has_an_example(capsys: pytest.CaptureFixture[str]
     with pytest.raises(SystemExit):
         parser().parse_args(["bundle", "--help"])
     out = capsys.readouterr().out
-    assert "OCI output (oci://registry/repo:tag) is not supported" in out
+    assert "OCI output (-o oci://registry/repository[:tag]" in out
+    assert "eidos-cli bundle -r recipe.yaml -o oci://registry.example.com/gpu/stack:v1" in out
+    assert "--push-charts" in out and "--plain-http" in out and "EIDOS_REGISTRY_USERNAME" in out
     assert "eidos-cli bundle -r recipe.yaml -o ./bundle" in out
 
 
@@ -111,7 +113,13 @@ def test_argocd_bundle(recipe_file: Path, tmp_path: Path, capsys: pytest.Capture
 @pytest.mark.parametrize(
     ("argv", "error", "message"),
     [
-        (["-o", "oci://ghcr.io/acme/bundle:v1"], InvalidRequestError, "OCI output is not supported"),
+        (["-o", "oci://ghcr.io/ACME/bundle:v1"], InvalidRequestError, "invalid --output value: invalid OCI ref"),
+        (["-o", "oci://"], InvalidRequestError, "invalid --output value: .*no repository"),
+        (["-o", f"oci://ghcr.io/acme/b@sha256:{'0' * 64}"], InvalidRequestError, "push to a tag, not a digest"),
+        (["-o", "oci://ghcr.io/acme/b:bad+tag"], InvalidRequestError, "tag 'bad\\+tag'"),
+        (["--plain-http"], InvalidRequestError, "--plain-http is for OCI output"),
+        (["--push-charts"], InvalidRequestError, "--push-charts is for OCI output"),
+        (["-o", "oci://ghcr.io/acme/b:v1", "--charts", "x"], InvalidRequestError, "--charts is for --push-charts"),
         (["-d", "kustomize"], InvalidRequestError, "invalid deployer type 'kustomize'"),
         (["--set", "nosuch:a=1"], InvalidRequestError, "no component 'nosuch' in this recipe"),
         (["--set", "gpuoperator"], InvalidRequestError, "invalid --set flag"),

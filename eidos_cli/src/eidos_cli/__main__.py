@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from eidos_cli import logs
-from eidos_cli.commands import COMMANDS, bundle_check
+from eidos_cli.commands import COMMANDS, bundle_check, bundle_pull
 from eidos_cli.options import env_bool
 from eidos_cli.parser import GLOBAL_FLAGS, CommandParser, Parser, add_global_flags
 from eidos_core import __version__
@@ -37,6 +37,7 @@ def build_parser() -> Parser:
     for command in COMMANDS:
         command.register(sub)
     bundle_check.attach(sub.choices["bundle"])  # `bundle check DIR` beside `bundle -r …`
+    bundle_pull.attach(sub.choices["bundle"])  # `bundle pull oci://… DIR`
     add_global_flags(parser.add_argument_group(GLOBAL_FLAGS), default=False)
     return parser
 
