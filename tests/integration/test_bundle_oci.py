@@ -239,7 +239,11 @@ def test_unreachable_registry_fails_fast(recipe: Path, tmp_path: Path, capsys: p
 
 
 def test_pull_refuses_a_non_empty_directory_unless_force(
-    oci_registry: Registry, recipe: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    oci_registry: Registry,
+    recipe: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     pinned = push(capsys, recipe, oci_registry.ref("force/stack", "v1"))
     target = tmp_path / "target"
@@ -255,6 +259,10 @@ def test_pull_refuses_a_non_empty_directory_unless_force(
     assert code == 0, err
     assert not (target / "mine.txt").exists() and (target / "deploy.sh").is_file()
     assert not [p for p in tmp_path.iterdir() if ".eidos-pull-" in p.name]  # no staging left behind
+    with monkeypatch.context() as m:
+        m.chdir(target / "gpu-operator")
+        code, _, err = cli(capsys, "bundle", "pull", pinned, "..", "--plain-http", "--force")
+        assert code == 2 and "is the current directory or holds it" in err
     (tmp_path / "file").write_text("x")
     code, _, err = cli(capsys, "bundle", "pull", pinned, str(tmp_path / "file"), "--plain-http", "--force")
     assert code == 2 and "exists and is not a directory" in err

@@ -76,6 +76,7 @@ chosen from the registry's ``/v2/`` challenge; it reads only ``~/.docker/config.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -500,6 +501,11 @@ class Client(oras.provider.Registry):  # type: ignore[misc]  # oras has no type 
         headers = dict(headers or {})
         if isinstance(self.auth, oras.auth.TokenAuth) and self.auth.token is not None:
             headers.update(self.auth.get_auth_header())
+        elif isinstance(self.auth, oras.auth.BasicAuth):
+            # Sent up front: no 401 round trip (and no second upload of a blob) per request.
+            # AttributeError: no credentials, anonymous until the registry says otherwise.
+            with contextlib.suppress(AttributeError):
+                headers.update(self.auth.get_auth_header())
         response = self.send(method, url, data=data, headers=headers, json=json, stream=stream)
         if response.status_code in (401, 403):
             try:
@@ -714,6 +720,8 @@ def check_target(target: Path, force: bool) -> None:
         raise InvalidRequestError(f"{target} exists and is not a directory")
     if target.is_dir() and not force and _entries(target):
         raise InvalidRequestError(f"{target} is not empty; pull into a new directory or use --force to replace it")
+    if target.is_dir() and Path.cwd().resolve().is_relative_to(target.resolve()):
+        raise InvalidRequestError(f"{target} is the current directory or holds it; pull into another directory")
 
 
 def write_pulled(files: Mapping[str, bytes], target: Path, *, force: bool) -> None:
