@@ -225,6 +225,8 @@ def test_a_file_that_does_not_match_checksums_is_refused() -> None:
         oci.verify_checksums({**files, "extra.txt": b""}, "x")
     with pytest.raises(ValidationFailedError, match=r"x: a.txt is listed in checksums.txt but missing"):
         oci.verify_checksums({"checksums.txt": files["checksums.txt"]}, "x")
+    # The signed provenance envelope signs checksums.txt and is not listed in it (bundle verify checks it).
+    oci.verify_checksums({**files, "provenance.intoto.jsonl": b"{}\n"}, "x")
 
 
 def test_unreachable_registry_fails_fast(recipe: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -47,8 +47,10 @@ first found wins; it must be the chart and version the plan names.
 the ``Docker-Content-Digest`` the registry names for a tag), the layer (size and sha256 as
 the manifest says, the unpacked tar's sha256 as its annotation says), then the files: regular
 files and directories only, every path relative and inside the bundle, and every file as
-``checksums.txt`` lists it, no file missing or unlisted. Then it is written like a new bundle
-(``writer``): into a temporary directory beside the target, renamed into place.
+``checksums.txt`` lists it, no file missing or unlisted (but the signed provenance envelope,
+``provenance.intoto.jsonl``, which signs checksums.txt: ``bundle verify`` checks it). Then it
+is written like a new bundle (``writer``): into a temporary directory beside the target,
+renamed into place. ``fetch_bundle`` stops before the checksums, for ``bundle verify oci://…``.
 
 Exit codes (``eidos_core.errors``): content that does not match its digest or its
 checksums 7 (``ValidationFailedError``); a tag, manifest or blob the registry does not have 3;
@@ -102,6 +104,7 @@ import requests.adapters
 
 from eidos_cli.bundle.checksums import CHECKSUMS_FILE, parse_checksums
 from eidos_cli.bundle.paths import check_relative
+from eidos_cli.bundle.provenance import ENVELOPE_FILE
 from eidos_cli.bundle.writer import write_bundle
 from eidos_core import yaml
 from eidos_core.errors import (
@@ -355,12 +358,14 @@ def unpack_files(tar_bytes: bytes, where: str) -> dict[str, bytes]:
 
 
 def verify_checksums(files: Mapping[str, bytes], where: str) -> None:
-    """Every file is in ``checksums.txt`` with its sha256, and every listed file is there."""
+    """Every file is in ``checksums.txt`` with its sha256, and every listed file is there. The
+    signed provenance envelope is the one file not listed (it signs checksums.txt; ``bundle
+    verify`` checks it)."""
     if CHECKSUMS_FILE not in files:
         raise ValidationFailedError(f"{where}: the bundle has no {CHECKSUMS_FILE}")
     listed = parse_checksums(files[CHECKSUMS_FILE])
     for path in sorted(set(files) | set(listed)):
-        if path == CHECKSUMS_FILE:
+        if path in (CHECKSUMS_FILE, ENVELOPE_FILE) and path not in listed:
             continue
         if path not in listed:
             raise ValidationFailedError(f"{where}: {path} is not listed in {CHECKSUMS_FILE}")
@@ -683,6 +688,16 @@ class Pulled:
 
 def pull_bundle(ref: Reference, options: RegistryOptions) -> Pulled:
     """A bundle's files, every digest and checksum verified."""
+    pulled = fetch_bundle(ref, options)
+    verify_checksums(pulled.files, str(ref))
+    log.info("bundle pulled", extra={"reference": ref.pinned(pulled.digest), "files": len(pulled.files)})
+    return pulled
+
+
+def fetch_bundle(ref: Reference, options: RegistryOptions) -> Pulled:
+    """A bundle's files as the artifact holds them: manifest and layer digests verified, the
+    files not yet checked against ``checksums.txt`` (``pull_bundle`` does; ``bundle verify``
+    reports each file that does not match)."""
     client = connect(ref, options)
     body, digest = client.manifest()
     try:
@@ -703,9 +718,7 @@ def pull_bundle(ref: Reference, options: RegistryOptions) -> Pulled:
     if unpacked and unpacked != sha256(tar):
         raise ValidationFailedError(f"{ref}: the unpacked layer does not match its {CONTENT_DIGEST} annotation")
     files = unpack_files(tar, str(ref))
-    verify_checksums(files, str(ref))
     deployer = str((manifest.get("annotations") or {}).get(DEPLOYER, ""))
-    log.info("bundle pulled", extra={"reference": ref.pinned(digest), "files": len(files)})
     return Pulled(files=files, digest=digest, deployer=deployer)
 
 
