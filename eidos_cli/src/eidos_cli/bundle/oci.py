@@ -10,8 +10,8 @@ artifacts says):
 * one layer ``application/vnd.oci.image.layer.v1.tar+gzip``: every file of the bundle, paths
   relative to the bundle root (no ``./`` prefix, no ``oci-layout/`` or other stray directory),
   with ``org.opencontainers.image.title: .``, ``io.deis.oras.content.digest`` (the sha256 of the
-  uncompressed tar) and ``io.deis.oras.content.unpack: "true"``, so ``oras pull REF -o DIR`` of
-  the oras CLI unpacks it into ``DIR`` as well;
+  uncompressed tar) and ``io.deis.oras.content.unpack: "true"``: the annotations the oras tools
+  write for a directory pushed as one layer (``oras pull`` unpacking it is not tested here);
 * manifest annotations ``org.opencontainers.image.title: Eidos Bundle``, ``…version`` (the
   eidos-cli version), ``…vendor: NVIDIA``, ``…source`` and ``com.nvidia.eidos.bundle.deployer``
   (``helm`` or ``argocd``).
