@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from eidos_cli import logs
-from eidos_cli.commands import COMMANDS, bundle_check, bundle_pull
+from eidos_cli.commands import COMMANDS, bundle_check, bundle_pull, bundle_verify
 from eidos_cli.options import env_bool
 from eidos_cli.parser import GLOBAL_FLAGS, CommandParser, Parser, add_global_flags
 from eidos_core import __version__
@@ -38,6 +38,7 @@ def build_parser() -> Parser:
         command.register(sub)
     bundle_check.attach(sub.choices["bundle"])  # `bundle check DIR` beside `bundle -r …`
     bundle_pull.attach(sub.choices["bundle"])  # `bundle pull oci://… DIR`
+    bundle_verify.attach(sub.choices["bundle"])  # `bundle verify DIR|oci://… --key PUB`
     add_global_flags(parser.add_argument_group(GLOBAL_FLAGS), default=False)
     return parser
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from eidos_cli.bundle import DEPLOYERS, HELM, TITLES
@@ -110,6 +112,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--data", metavar="DIR|cm://NS/NAME",
         help="recipe data layered over the embedded data, for the values files and manifests the recipe names",
     )  # fmt: skip
+    p.add_argument(
+        "--sign", metavar="KEY",
+        help="sign the bundle: provenance.intoto.jsonl, an in-toto statement (SLSA provenance) of every file in a "
+        "DSSE envelope signed with KEY (PEM, Ed25519 or ECDSA P-256; passphrase from $EIDOS_SIGNING_PASSPHRASE); "
+        "check it with 'eidos-cli bundle verify DIR|oci://… --key PUB'",
+    )  # fmt: skip
     add_kubeconfig(p)
     oci = p.add_argument_group("OCI output (-o oci://…)")
     add_registry_flags(oci)
@@ -190,6 +198,12 @@ def run(args: argparse.Namespace) -> int:
     from eidos_cli.bundle.writer import write_bundle
 
     started = time.monotonic()
+    signing_key = None
+    if args.sign:  # read first: a bad key fails before anything is rendered
+        from eidos_cli.bundle.signing import PASSPHRASE_ENV, read_signing_key
+
+        passphrase = os.environ.get(PASSPHRASE_ENV, "")
+        signing_key = read_signing_key(args.sign, passphrase=passphrase.encode() or None)
     store = bundle_store(args.data, args.kubeconfig)
     deployer = parse_deployer(args.deployer)
     output = check_output(args.output)
@@ -220,6 +234,12 @@ def run(args: argparse.Namespace) -> int:
     )
     recipe = asyncio.run(load_recipe(args.recipe, args.kubeconfig))
     bundle = render_bundle(recipe, store, options)
+    if signing_key is not None:  # after checksums.txt, before writing or pushing (it travels in the layer)
+        from eidos_cli.bundle.provenance import ProvenanceInputs
+        from eidos_cli.bundle.signing import sign_files
+
+        inputs = ProvenanceInputs.of(recipe, store, options, recipe_uri=args.recipe)
+        bundle = replace(bundle, files=sign_files(bundle.files, signing_key, inputs))
     if ref is not None:
         return push(args, bundle, ref)
     write_bundle(bundle.files, output)
