@@ -15,10 +15,9 @@ from eidos_core.sources.base import RecipeSource
 from eidos_core.sources.directory import DirectorySource
 from eidos_core.sources.embedded import EmbeddedSource
 from eidosd.bodies import BodyParser
-from eidosd.deadline import Deadlines
+from eidosd.inflight import InFlight
 from eidosd.keys import (
     BODIES,
-    DEADLINES,
     FOLLOWER,
     IN_FLIGHT,
     LIFECYCLE,
@@ -31,7 +30,7 @@ from eidosd.keys import (
 )
 from eidosd.metrics import Metrics
 from eidosd.openapi import setup_openapi
-from eidosd.pipeline import InFlight, Pipeline
+from eidosd.pipeline import Pipeline
 from eidosd.ratelimit import RateLimiter
 from eidosd.recipes import RecipeService
 from eidosd.routes import add_fallback, add_routes
@@ -123,7 +122,7 @@ async def recipe_data(app: web.Application) -> AsyncIterator[None]:
 async def deadline_watchdog(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: the task that cuts off handlers running past WRITE_TIMEOUT (supervised)."""
     health = TaskHealth("deadlines")
-    task = asyncio.create_task(supervise(health, app[DEADLINES].watch, app[METRICS].task_restarts), name=health.name)
+    task = asyncio.create_task(supervise(health, app[IN_FLIGHT].watch, app[METRICS].task_restarts), name=health.name)
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -137,10 +136,9 @@ async def body_parser(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings, source: RecipeSource | None = None) -> web.Application:
-    metrics = Metrics()
+    in_flight = InFlight(settings.write_timeout)
+    metrics = Metrics(in_flight.tasks)
     limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
-    in_flight = InFlight()
-    deadlines = Deadlines(settings.write_timeout)
     # Content-Encoding is decoded by the handler, under the body limit (bodies.py).
     app = web.Application(client_max_size=settings.max_body_bytes, handler_args={"auto_decompress": False})
     app[SETTINGS] = settings
@@ -149,10 +147,9 @@ def create_app(settings: Settings, source: RecipeSource | None = None) -> web.Ap
     app[RECIPES] = RecipeService(__version__, settings.allowlists, metrics)
     app[LIFECYCLE] = Lifecycle()
     app[IN_FLIGHT] = in_flight
-    app[DEADLINES] = deadlines
     app[FOLLOWER] = TaskHealth("recipe-data")
     app[BODIES] = BodyParser(settings.max_body_bytes)
-    pipeline = app[PIPELINE] = Pipeline(metrics, limiter, in_flight, deadlines, app[LIFECYCLE])
+    pipeline = app[PIPELINE] = Pipeline(metrics, limiter, in_flight, app[LIFECYCLE])
     add_routes(app, pipeline)
     setup_openapi(app, pipeline.exempt)
     add_fallback(app, pipeline)

@@ -9,14 +9,14 @@ from aiohttp import web
 
 from eidos_core.sources.base import RecipeSource
 from eidosd.bodies import BodyParser
-from eidosd.deadline import Deadlines
+from eidosd.inflight import InFlight
 from eidosd.metrics import Metrics
 from eidosd.recipes import RecipeService
 from eidosd.settings import Settings
 from eidosd.supervise import TaskHealth
 
 if TYPE_CHECKING:  # the pipeline renders errors (errors.py), which read SETTINGS from here
-    from eidosd.pipeline import InFlight, Pipeline
+    from eidosd.pipeline import Pipeline
 
 
 @dataclass(slots=True)
@@ -31,8 +31,7 @@ SOURCE = web.AppKey("source", RecipeSource)
 RECIPES = web.AppKey("recipes", RecipeService)
 METRICS = web.AppKey("metrics", Metrics)
 LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
-IN_FLIGHT: web.AppKey[InFlight] = web.AppKey("in_flight")
-DEADLINES = web.AppKey("deadlines", Deadlines)
+IN_FLIGHT = web.AppKey("in_flight", InFlight)
 PIPELINE: web.AppKey[Pipeline] = web.AppKey("pipeline")
 # The recipe-data follower's state: /ready is 503 while it is not running.
 FOLLOWER = web.AppKey("follower", TaskHealth)

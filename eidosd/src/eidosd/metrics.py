@@ -1,15 +1,16 @@
 """Prometheus metrics (prometheus-client), one registry per application.
 
-Per-request numbers (request counts, durations, in-flight, cache hits/misses) are plain
-integers updated on the hot path and turned into metric families only when ``/metrics`` is
-scraped (a custom collector); prometheus-client's own objects cost several microseconds per
-request, a third of eidosd's budget. Rare events use ordinary prometheus-client metrics.
+Per-request numbers (request counts, durations, cache hits/misses) are plain integers updated
+on the hot path and turned into metric families only when ``/metrics`` is scraped (a custom
+collector); prometheus-client's own objects cost several microseconds per request, a third of
+eidosd's budget. The in-flight gauge is the size of the running requests' registry
+(inflight.py), read at scrape time. Rare events use ordinary prometheus-client metrics.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterator, Sized
 
 from prometheus_client import (
     CollectorRegistry,
@@ -28,38 +29,29 @@ CLIENT_FAULT_REASONS = ("disconnected", "bad_body", "malformed_http", "slow_head
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
-class _Durations:
-    __slots__ = ("buckets", "count", "total")
-
-    def __init__(self) -> None:
-        self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)  # last one is +Inf
-        self.count = 0
-        self.total = 0.0
-
-
 class RouteStats:
     """Counters of one (method, route): what a wrapped handler updates per request."""
 
-    __slots__ = ("durations", "statuses")
+    __slots__ = ("buckets", "statuses", "total")
 
     def __init__(self) -> None:
         self.statuses: dict[int, int] = {}
-        self.durations = _Durations()
+        self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)  # last one is +Inf; their sum is the count
+        self.total = 0.0
 
     def observe(self, status: int, seconds: float) -> None:
-        self.statuses[status] = self.statuses.get(status, 0) + 1
-        d = self.durations
-        d.buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1
-        d.count += 1
-        d.total += seconds
+        statuses = self.statuses
+        statuses[status] = statuses.get(status, 0) + 1
+        self.buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        self.total += seconds
 
 
 class HttpStats(Collector):
     """Request counters kept as ints; exported as ``eidos_http_*`` and ``eidos_recipe_cache_*``."""
 
-    def __init__(self) -> None:
+    def __init__(self, running: Sized = ()) -> None:
         self.routes: dict[tuple[str, str], RouteStats] = {}
-        self.in_flight = 0
+        self.running = running  # the requests in flight
         self.cache_hits = 0
         self.cache_misses = 0
 
@@ -86,16 +78,15 @@ class HttpStats(Collector):
             labels=("method", "path"),
         )
         for (method, path), route in sorted(self.routes.items()):
-            d = route.durations
-            if not d.count:
+            if not any(route.buckets):
                 continue
-            cumulative, running = [], 0
-            for bound, n in zip((*map(str, LATENCY_BUCKETS), "+Inf"), d.buckets, strict=True):
-                running += n
-                cumulative.append((bound, running))
-            durations.add_metric((method, path), cumulative, d.total)
+            cumulative, count = [], 0
+            for bound, n in zip((*map(str, LATENCY_BUCKETS), "+Inf"), route.buckets, strict=True):
+                count += n
+                cumulative.append((bound, count))
+            durations.add_metric((method, path), cumulative, route.total)
         yield durations
-        yield GaugeMetricFamily("eidos_http_requests_in_flight", "HTTP requests being served.", value=self.in_flight)
+        yield GaugeMetricFamily("eidos_http_requests_in_flight", "HTTP requests being served.", value=len(self.running))
         yield CounterMetricFamily(
             "eidos_recipe_cache_hits", "Recipe responses served from the cache.", value=self.cache_hits
         )
@@ -105,11 +96,11 @@ class HttpStats(Collector):
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, running: Sized = ()) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
-        self.http = HttpStats()
+        self.http = HttpStats(running)
         self.registry.register(self.http)
         r = self.registry
         self.rate_limit_rejects = Counter(

@@ -28,8 +28,8 @@ from multidict import istr
 
 from eidos_core.errors import EidosError
 from eidosd.connection import connection_of
-from eidosd.deadline import Deadlines
 from eidosd.errors import error_response, from_eidos_error, from_http_exception
+from eidosd.inflight import InFlight
 from eidosd.keys import Lifecycle
 from eidosd.logs import RateLimitedWarnings, request_id_var
 from eidosd.metrics import Metrics
@@ -63,49 +63,13 @@ class RequestIds:
 
     def __init__(self) -> None:
         r = os.urandom(10).hex()
-        # version 8 in the third group, variant 0b10 in the fourth; 48-bit counter last
-        self._prefix = f"{r[:8]}-{r[8:12]}-8{r[12:15]}-{0x8000 | int(r[15:19], 16) & 0x3FFF:04x}-"
-        self._counter = itertools.count(int.from_bytes(os.urandom(2), "big"))
-
-    def next(self) -> str:
-        return self._prefix + format(next(self._counter) & 0xFFFFFFFFFFFF, "012x")
-
-
-class InFlight:
-    """The requests being handled, so shutdown can wait for them and cut the stragglers."""
-
-    def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[object]] = set()
-        self._cut: set[asyncio.Task[object]] = set()
-        self._idle = asyncio.Event()
-        self._idle.set()
-
-    @property
-    def count(self) -> int:
-        return len(self._tasks)
-
-    def enter(self, task: asyncio.Task[object]) -> None:
-        self._tasks.add(task)
-        self._idle.clear()
-
-    def leave(self, task: asyncio.Task[object]) -> None:
-        self._tasks.discard(task)
-        self._cut.discard(task)
-        if not self._tasks:
-            self._idle.set()
-
-    async def wait_idle(self) -> None:
-        await self._idle.wait()
-
-    def cut(self) -> int:
-        """Cancel every running request (shutdown timeout); each answers 503. Returns how many."""
-        for task in self._tasks - self._cut:
-            self._cut.add(task)
-            task.cancel()
-        return len(self._cut)
-
-    def was_cut(self, task: asyncio.Task[object]) -> bool:
-        return task in self._cut
+        # version 8 in the third group, variant 0b10 in the fourth; a 48-bit counter last
+        # (2^48 ids: nine years at a million requests a second)
+        prefix = f"{r[:8]}-{r[8:12]}-8{r[12:15]}-{0x8000 | int(r[15:19], 16) & 0x3FFF:04x}-"
+        # All in C (count, map, str.format): no Python frame per id.
+        self.next: Callable[[], str] = map(
+            (prefix + "{:012x}").format, itertools.count(int.from_bytes(os.urandom(2)))
+        ).__next__
 
 
 class ClientFaults:
@@ -122,14 +86,11 @@ class ClientFaults:
 
 
 class Pipeline:
-    def __init__(
-        self, metrics: Metrics, limiter: RateLimiter, in_flight: InFlight, deadlines: Deadlines, lifecycle: Lifecycle
-    ) -> None:
+    def __init__(self, metrics: Metrics, limiter: RateLimiter, in_flight: InFlight, lifecycle: Lifecycle) -> None:
         self.metrics = metrics
         self.lifecycle = lifecycle
         self.limiter = limiter
         self.in_flight = in_flight
-        self.deadlines = deadlines
         self.ids = RequestIds()
         self.faults = ClientFaults(metrics)
 
@@ -140,34 +101,37 @@ class Pipeline:
         bound = stats.route(method, route) if route and method else None
         log_access = access_log.isEnabledFor(logging.INFO)
         rejects = self.metrics.rate_limit_rejects
-        try_acquire = self.limiter.try_acquire
-        limit_header = self.limiter.limit_header
         limiter = self.limiter
+        take = limiter.take
+        limit_header = limiter.limit_header
         in_flight = self.in_flight
-        deadlines = self.deadlines
+        running = in_flight.tasks
+        allowance = in_flight.allowance
         next_id = self.ids.next
+        valid_id = _VALID_REQUEST_ID.fullmatch
+        set_request_id = request_id_var.set
         current_task = asyncio.current_task
-        perf_counter = time.perf_counter
+        monotonic = time.monotonic
         faults = self.faults
         lifecycle = self.lifecycle
 
         async def pipeline(request: web.Request) -> web.StreamResponse:
-            started = perf_counter()
+            started = monotonic()
             rid = request.headers.get(X_REQUEST_ID)
-            if rid is None or not _VALID_REQUEST_ID.fullmatch(rid):
+            if rid is None or not valid_id(rid):
                 rid = next_id()
-            token = request_id_var.set(rid)
+            # No reset: aiohttp runs every request in a task of its own, with its own context.
+            set_request_id(rid)
             task = current_task()
             assert task is not None
-            in_flight.enter(task)
-            stats.in_flight += 1
+            running[task] = started + allowance  # in flight (the drain), with its deadline
             conn = connection_of(request.transport)
             if conn is not None:
                 conn.request_started()  # the header block is in (READ_TIMEOUT)
             response: web.StreamResponse
             recorded = 0  # status for metrics and the access log when not the response's
             try:
-                allowed, remaining, reset, retry_after = try_acquire()
+                allowed, remaining, reset, retry_after = take()
                 if not allowed:
                     rejects.inc()
                     response = error_response(
@@ -176,14 +140,13 @@ class Pipeline:
                     )  # fmt: skip
                     response.headers[RETRY_AFTER] = str(retry_after)
                 else:
-                    deadlines.start(task)
                     try:
                         response = await handler(request)
                     except asyncio.CancelledError:
-                        if deadlines.finish(task):
+                        if in_flight.overran(task):
                             task.uncancel()
                             response = error_response(
-                                504, "TIMEOUT", f"request took longer than {deadlines.seconds:g}s", rid, retryable=True
+                                504, "TIMEOUT", f"request took longer than {in_flight.seconds:g}s", rid, retryable=True
                             )
                         elif in_flight.was_cut(task):
                             task.uncancel()
@@ -236,12 +199,9 @@ class Pipeline:
             finally:
                 if conn is not None:
                     conn.response_started()
-                deadlines.finish(task)
-                stats.in_flight -= 1
-                in_flight.leave(task)
-                request_id_var.reset(token)
+                del running[task]
             status = recorded or response.status
-            elapsed = perf_counter() - started
+            elapsed = monotonic() - started
             if bound is not None:
                 bound.observe(status, elapsed)
                 label = route

@@ -42,17 +42,23 @@ class RateLimiter:
 
     def try_acquire(self) -> Decision:
         """Take one token if there is one; never waits."""
+        return Decision(*self.take())
+
+    def take(self) -> tuple[bool, int, int, int]:
+        """:meth:`try_acquire` as a plain tuple (the request pipeline's form: no NamedTuple to build)."""
         now = self._clock()
         rate = self.rate
         burst = self.burst
         elapsed = now - self._updated
         tokens = self._tokens
         if elapsed > 0:  # an injected clock may stand still; a monotonic one never goes back
-            tokens = min(burst, tokens + elapsed * rate)
+            tokens += elapsed * rate
+            if tokens > burst:
+                tokens = burst
             self._updated = now
         if tokens >= 1:
             tokens -= 1
             self._tokens = tokens
-            return Decision(True, int(tokens), math.ceil((burst - tokens) / rate), 0)
+            return True, int(tokens), math.ceil((burst - tokens) / rate), 0
         self._tokens = tokens
-        return Decision(False, 0, math.ceil((burst - tokens) / rate), max(1, math.ceil((1 - tokens) / rate)))
+        return False, 0, math.ceil((burst - tokens) / rate), max(1, math.ceil((1 - tokens) / rate))
