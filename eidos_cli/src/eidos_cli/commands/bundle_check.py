@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from eidos_cli.commands.bundle_actions import bundle_actions
 from eidos_cli.parser import Parser
 
 FORMATS = ("table", "json", "yaml")
@@ -78,19 +79,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def attach(bundle_parser: Parser) -> None:
     """Add ``check`` under ``bundle``; ``-r`` stays required for ``bundle`` itself."""
-    recipe = next(a for a in bundle_parser.options if a.dest == "recipe")
-    recipe.required = False  # argparse would demand it of `bundle check` too
-    render = bundle_parser.get_default("run")
-
-    def run_bundle(args: argparse.Namespace) -> int:
-        if args.recipe is None:
-            bundle_parser.error("the following arguments are required: -r/--recipe")
-        code: int = render(args)
-        return code
-
-    bundle_parser.set_defaults(run=run_bundle)
-    actions = bundle_parser.add_subparsers(title="actions", metavar="ACTION")
-    register(actions)
+    if "check" not in bundle_parser.subcommands:
+        register(bundle_actions(bundle_parser))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
+from eidos_cli.commands.bundle_actions import bundle_actions
 from eidos_cli.parser import Parser
 
 EXAMPLE = """examples:
@@ -51,13 +51,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def attach(bundle_parser: Parser) -> None:
-    """Add ``pull`` under ``bundle``, beside the actions already there (``check``)."""
-    actions: Any  # argparse's private _SubParsersAction
-    if bundle_parser.subcommand_actions:
-        actions = bundle_parser.subcommand_actions[0]
-    else:
-        actions = bundle_parser.add_subparsers(title="actions", metavar="ACTION")
-    register(actions)
+    """Add ``pull`` under ``bundle``, beside its other actions."""
+    if "pull" not in bundle_parser.subcommands:
+        register(bundle_actions(bundle_parser))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from eidos_cli.commands.bundle import add_registry_flags
+from eidos_cli.commands.bundle_actions import bundle_actions
 from eidos_cli.parser import Parser
 from eidos_core import yaml
 from eidos_core.errors import InvalidRequestError
@@ -83,29 +84,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(run=run)
 
 
-def _actions(bundle_parser: Parser) -> Any:
-    """The actions of ``bundle`` (``check``, …): made here if no one has made them yet."""
-    if bundle_parser.subcommand_actions:
-        return bundle_parser.subcommand_actions[0]
-    recipe = next(a for a in bundle_parser.options if a.dest == "recipe")
-    recipe.required = False  # argparse would demand it of `bundle verify` too
-    render = bundle_parser.get_default("run")
-
-    def run_bundle(args: argparse.Namespace) -> int:
-        if args.recipe is None:
-            bundle_parser.error("the following arguments are required: -r/--recipe")
-        code: int = render(args)
-        return code
-
-    bundle_parser.set_defaults(run=run_bundle)
-    return bundle_parser.add_subparsers(title="actions", metavar="ACTION")
-
-
 def attach(bundle_parser: Parser) -> None:
-    """Add ``verify`` under ``bundle`` (once; after ``bundle_check.attach`` or without it)."""
-    if "verify" in bundle_parser.subcommands:
-        return
-    register(_actions(bundle_parser))
+    """Add ``verify`` under ``bundle``, beside its other actions."""
+    if "verify" not in bundle_parser.subcommands:
+        register(bundle_actions(bundle_parser))
 
 
 def render(report: VerifyReport, fmt: str, where: str) -> str:
