@@ -109,3 +109,52 @@ class ReadySchema(Schema):
     recipeVersion = fields.String()
     recipeSource = fields.String()
     reason = fields.String()
+
+
+def _repeatable(description: str, example: str) -> fields.List:
+    return fields.List(
+        fields.String(),
+        load_default=list,
+        metadata={"description": description + " Repeatable; comma-separated values too.", "example": [example]},
+    )
+
+
+class BundleQuerySchema(Schema):
+    """POST /v1/bundle's query parameters: ``eidos-cli bundle``'s flags, parsed by the CLI's own
+    functions (eidosd.bundles)."""
+
+    class Meta:
+        unknown = RAISE  # an unknown query parameter is a 400
+        ordered = True
+
+    deployer = fields.String(
+        load_default="helm",
+        validate=validate.Regexp(r"^\s*(?i:helm|argocd)?\s*$"),
+        metadata={"description": "helm (releases installed in order by deploy.sh) or argocd (an app-of-apps); "
+                  "any case; empty = helm.", "example": "helm"},
+    )  # fmt: skip
+    set = _repeatable("Override a value: COMPONENT:PATH=VALUE (true/false/null and numbers are typed).",
+                      "gpuoperator:driver.version=580.82.07")  # fmt: skip
+    disable = _repeatable("Leave a component out of the bundle.", "nvsentinel")
+    system_node_selector = _repeatable("Node selector for system components: KEY=VALUE.", "nodeGroup=system")
+    system_node_toleration = _repeatable(
+        "Toleration for system components: KEY=VALUE:EFFECT, KEY:EFFECT, or : for every taint.",
+        "dedicated=system:NoSchedule",
+    )
+    accelerated_node_selector = _repeatable("Node selector for GPU node components: KEY=VALUE.", "nodeGroup=gpu")
+    accelerated_node_toleration = _repeatable(
+        "Toleration for GPU node components: KEY=VALUE:EFFECT, KEY:EFFECT, or : for every taint.",
+        "nvidia.com/gpu=present:NoSchedule",
+    )
+    repo = fields.String(
+        load_default="", metadata={"description": "Git URL the Argo CD applications read values from (argocd)."}
+    )
+    format = fields.String(
+        load_default="zip",
+        validate=validate.OneOf(["zip", "tar.gz"]),
+        metadata={"description": "Archive format; without it the Accept header decides "
+                  "(application/gzip: tar.gz), else zip."},
+    )  # fmt: skip
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        field_obj.data_key = field_name.replace("_", "-")  # system-node-selector, as the CLI's flags

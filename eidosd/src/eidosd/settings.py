@@ -214,6 +214,18 @@ class Settings:
     max_body_bytes: int = setting(
         "MAX_BODY_BYTES", integer(1024, 16 * 1024 * 1024), 64 * 1024, "request body limit in bytes (else 413)"
     )
+    bundle_signing_key: str = setting(
+        "BUNDLE_SIGNING_KEY",
+        PATH,
+        "",
+        "sign every POST /v1/bundle archive with this PEM private key (Ed25519 or ECDSA P-256); read once at start-up",
+    )
+    bundle_signing_key_passphrase_file: str = setting(
+        "BUNDLE_SIGNING_KEY_PASSPHRASE_FILE",
+        PATH,
+        "",
+        "file holding the passphrase of an encrypted BUNDLE_SIGNING_KEY (trailing newline ignored)",
+    )
     # RUF009: like setting(), allowlist_setting() returns a dataclasses.field (an immutable default)
     allowlists: AllowLists = allowlist_setting("the {what} values the API answers for; others are refused with 400")  # noqa: RUF009
 
@@ -239,6 +251,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     settings = Settings(**values)
     if settings.recipe_data_path and settings.recipe_configmap:
         raise SettingsError("RECIPE_DATA_PATH and RECIPE_CONFIGMAP are both set: choose one source of recipe data")
+    if settings.bundle_signing_key_passphrase_file and not settings.bundle_signing_key:
+        raise SettingsError("BUNDLE_SIGNING_KEY_PASSPHRASE_FILE is set without BUNDLE_SIGNING_KEY")
     return settings
 
 
