@@ -125,7 +125,6 @@ class BundleQuerySchema(Schema):
 
     class Meta:
         unknown = RAISE  # an unknown query parameter is a 400
-        ordered = True
 
     deployer = fields.String(
         load_default="helm",
