@@ -153,6 +153,7 @@ def create_app(settings: Settings, source: RecipeSource | None = None) -> web.Ap
     add_routes(app, pipeline)
     setup_openapi(app, pipeline.exempt)
     add_fallback(app, pipeline)
+    app.on_startup.append(pipeline.on_startup)
     app.cleanup_ctx.append(recipe_data)
     app.cleanup_ctx.append(deadline_watchdog)
     app.cleanup_ctx.append(body_parser)

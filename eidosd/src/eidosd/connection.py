@@ -14,10 +14,10 @@ documented protocol factory.
 Who says a request was dispatched and when it is answered: the handler wrappers. Every route
 is wrapped (pipeline.py: ``Pipeline.wrap`` for the application and the catch-all,
 ``Pipeline.exempt`` for probes, ``/metrics`` and the API docs; a test walks the router to
-keep it so). A wrapper calls :meth:`Connection.request_started` when the handler starts (the
+keep it so). A wrapper sets ``Connection.started`` to ``BUSY`` when the handler starts (the
 header block is in: bytes from now on are its body, or a pipelined request, never timed) and
-:meth:`Connection.response_started` when the handler is done, just before aiohttp writes the
-response (the connection is idle again: the next byte starts the clock).
+to ``None`` when the handler is done, just before aiohttp writes the response (the connection
+is idle again: the next byte starts the clock).
 
 Not an ``on_response_prepare`` signal: one registered handler costs an extra coroutine per
 response, about a tenth of eidosd's throughput. Not a scan for the header block's end in
@@ -33,7 +33,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from collections.abc import Callable
+from time import monotonic
 
 from eidosd.errors import JSON, timestamp
 
@@ -61,30 +63,27 @@ def header_timeout_response(seconds: float) -> bytes:
     return head.encode() + body
 
 
+# Connection.started while a handler runs: bytes arriving then are its body (or a pipelined
+# request), never an overdue header block.
+BUSY = math.inf
+
+
 class Connection(asyncio.Protocol):
-    """aiohttp's protocol for one connection, with the time its pending request began."""
+    """aiohttp's protocol for one connection, with the time its pending request began.
 
-    __slots__ = ("_inner", "_loop", "_registry", "busy", "started", "transport")
+    ``started``: ``None`` while idle; the loop time (``time.monotonic``) of the first byte of a
+    request whose handler has not started; :data:`BUSY` while a handler runs. The handler
+    wrappers set it (pipeline.py, per request: plain attribute writes, not method calls):
+    ``BUSY`` when the handler starts, ``None`` when it is done.
+    """
 
-    def __init__(self, inner: asyncio.Protocol, registry: set[Connection], loop: asyncio.AbstractEventLoop) -> None:
+    __slots__ = ("_inner", "_registry", "started", "transport")
+
+    def __init__(self, inner: asyncio.Protocol, registry: set[Connection]) -> None:
         self._inner = inner
         self._registry = registry
-        self._loop = loop
         self.transport: asyncio.Transport | None = None
-        # loop time of the first byte of a request whose handler has not started; None if none
         self.started: float | None = None
-        # a handler is running for this connection (its body may still be arriving)
-        self.busy = False
-
-    def request_started(self) -> None:
-        """The request's header block is in and its handler runs."""
-        self.busy = True
-        self.started = None
-
-    def response_started(self) -> None:
-        """The handler is done; its response is written next. Idle until the next byte."""
-        self.busy = False
-        self.started = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -98,8 +97,8 @@ class Connection(asyncio.Protocol):
         self._inner.connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self.started is None and not self.busy:
-            self.started = self._loop.time()
+        if self.started is None:
+            self.started = monotonic()  # the event loop's clock
         self._inner.data_received(data)
 
     def eof_received(self) -> bool | None:
@@ -132,10 +131,8 @@ class HeaderTimeouts:
         self.tick = min(1.0, seconds / 4)
 
     def factory(self, make_inner: Callable[[], asyncio.Protocol]) -> Callable[[], Connection]:
-        loop = asyncio.get_running_loop()
-
         def make() -> Connection:
-            return Connection(make_inner(), self.connections, loop)
+            return Connection(make_inner(), self.connections)
 
         return make
 
@@ -144,7 +141,7 @@ class HeaderTimeouts:
         limit = now - self.seconds
         for conn in list(self.connections):
             started = conn.started
-            if started is None or conn.busy or started > limit or conn.transport is None:
+            if started is None or started > limit or conn.transport is None:  # BUSY > any limit
                 continue
             transport = conn.transport
             conn.started = None

@@ -27,7 +27,7 @@ from aiohttp.http import HttpProcessingError
 from multidict import istr
 
 from eidos_core.errors import EidosError
-from eidosd.connection import connection_of
+from eidosd.connection import BUSY, connection_of
 from eidosd.errors import error_response, from_eidos_error, from_http_exception
 from eidosd.inflight import InFlight
 from eidosd.keys import Lifecycle
@@ -66,10 +66,9 @@ class RequestIds:
         # version 8 in the third group, variant 0b10 in the fourth; a 48-bit counter last
         # (2^48 ids: nine years at a million requests a second)
         prefix = f"{r[:8]}-{r[8:12]}-8{r[12:15]}-{0x8000 | int(r[15:19], 16) & 0x3FFF:04x}-"
-        # All in C (count, map, str.format): no Python frame per id.
-        self.next: Callable[[], str] = map(
-            (prefix + "{:012x}").format, itertools.count(int.from_bytes(os.urandom(2)))
-        ).__next__
+        counter = itertools.count(int.from_bytes(os.urandom(2)))
+        # All in C (count, map, %-formatting): no Python frame per id.
+        self.next: Callable[[], str] = map((prefix + "%012x").__mod__, counter).__next__
 
 
 class ClientFaults:
@@ -93,6 +92,12 @@ class Pipeline:
         self.in_flight = in_flight
         self.ids = RequestIds()
         self.faults = ClientFaults(metrics)
+        # The running loop, once the app starts. ``asyncio.current_task()`` without it looks the
+        # loop up, and on Python 3.11 that is a getpid() system call per request.
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def on_startup(self, app: web.Application) -> None:
+        self.loop = asyncio.get_running_loop()
 
     def wrap(self, handler: Handler, route: str | None, method: str | None = None) -> Handler:
         """``handler`` with the pipeline around it. ``route`` and ``method`` are its metrics
@@ -102,7 +107,7 @@ class Pipeline:
         log_access = access_log.isEnabledFor(logging.INFO)
         rejects = self.metrics.rate_limit_rejects
         limiter = self.limiter
-        take = limiter.take
+        take = limiter.take  # its clock is time.monotonic: ``started`` serves as "now"
         limit_header = limiter.limit_header
         in_flight = self.in_flight
         running = in_flight.tasks
@@ -111,6 +116,7 @@ class Pipeline:
         valid_id = _VALID_REQUEST_ID.fullmatch
         set_request_id = request_id_var.set
         current_task = asyncio.current_task
+        pipeline_ = self
         monotonic = time.monotonic
         faults = self.faults
         lifecycle = self.lifecycle
@@ -122,23 +128,24 @@ class Pipeline:
                 rid = next_id()
             # No reset: aiohttp runs every request in a task of its own, with its own context.
             set_request_id(rid)
-            task = current_task()
+            task = current_task(pipeline_.loop)  # None before startup: looked up then
             assert task is not None
             running[task] = started + allowance  # in flight (the drain), with its deadline
             conn = connection_of(request.transport)
             if conn is not None:
-                conn.request_started()  # the header block is in (READ_TIMEOUT)
+                conn.started = BUSY  # the header block is in (READ_TIMEOUT, connection.py)
             response: web.StreamResponse
             recorded = 0  # status for metrics and the access log when not the response's
             try:
-                allowed, remaining, reset, retry_after = take()
-                if not allowed:
+                remaining, reset = take(started)
+                if remaining < 0:
+                    remaining = 0
                     rejects.inc()
                     response = error_response(
                         429, "RATE_LIMIT_EXCEEDED", "rate limit exceeded", rid, retryable=True,
                         details={"limit": limiter.rate, "burst": limiter.burst},
                     )  # fmt: skip
-                    response.headers[RETRY_AFTER] = str(retry_after)
+                    response.headers[RETRY_AFTER] = str(limiter.retry_after())
                 else:
                     try:
                         response = await handler(request)
@@ -198,7 +205,7 @@ class Pipeline:
                     response.force_close()  # "Connection: close": reconnect to another replica
             finally:
                 if conn is not None:
-                    conn.response_started()
+                    conn.started = None  # idle again: the next byte starts the clock
                 del running[task]
             status = recorded or response.status
             elapsed = monotonic() - started
@@ -233,7 +240,7 @@ class Pipeline:
         async def exempt(request: web.Request) -> web.StreamResponse:
             conn = connection_of(request.transport)
             if conn is not None:
-                conn.request_started()
+                conn.started = BUSY
             try:
                 response = await handler(request)
             except web.HTTPException as exc:  # aiohttp answers with it (a 404 from the docs)
@@ -242,7 +249,7 @@ class Pipeline:
                 raise
             finally:
                 if conn is not None:
-                    conn.response_started()
+                    conn.started = None
             if lifecycle.draining:
                 response.force_close()
             return response

@@ -42,23 +42,30 @@ class RateLimiter:
 
     def try_acquire(self) -> Decision:
         """Take one token if there is one; never waits."""
-        return Decision(*self.take())
+        remaining, reset = self.take(self._clock())
+        if remaining >= 0:
+            return Decision(True, remaining, reset, 0)
+        return Decision(False, 0, reset, self.retry_after())
 
-    def take(self) -> tuple[bool, int, int, int]:
-        """:meth:`try_acquire` as a plain tuple (the request pipeline's form: no NamedTuple to build)."""
-        now = self._clock()
+    def take(self, now: float) -> tuple[int, int]:
+        """:meth:`try_acquire` in the request pipeline's form (no NamedTuple to build, the clock
+        already read: ``now`` is this limiter's clock, ``time.monotonic`` unless a test gave
+        another): whole tokens left, -1 when refused; and seconds until the bucket is full."""
         rate = self.rate
         burst = self.burst
-        elapsed = now - self._updated
         tokens = self._tokens
-        if elapsed > 0:  # an injected clock may stand still; a monotonic one never goes back
-            tokens += elapsed * rate
+        if now > self._updated:  # an injected clock may stand still; a monotonic one never goes back
+            tokens += (now - self._updated) * rate
             if tokens > burst:
                 tokens = burst
             self._updated = now
         if tokens >= 1:
             tokens -= 1
             self._tokens = tokens
-            return True, int(tokens), math.ceil((burst - tokens) / rate), 0
+            return int(tokens), math.ceil((burst - tokens) / rate)
         self._tokens = tokens
-        return False, 0, math.ceil((burst - tokens) / rate), max(1, math.ceil((1 - tokens) / rate))
+        return -1, math.ceil((burst - tokens) / rate)
+
+    def retry_after(self) -> int:
+        """After a refusal: seconds until one token is there, rounded up, at least 1."""
+        return max(1, math.ceil((1 - self._tokens) / self.rate))
