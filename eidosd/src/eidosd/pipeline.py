@@ -53,6 +53,7 @@ CLIENT_CLOSED = 499
 WRAPPED = "__eidosd_wrapped__"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Cached = Callable[[web.Request], web.StreamResponse | None]
 
 
 class RequestIds:
@@ -99,9 +100,15 @@ class Pipeline:
     async def on_startup(self, app: web.Application) -> None:
         self.loop = asyncio.get_running_loop()
 
-    def wrap(self, handler: Handler, route: str | None, method: str | None = None) -> Handler:
+    def wrap(
+        self, handler: Handler, route: str | None, method: str | None = None, *, cached: Cached | None = None
+    ) -> Handler:
         """``handler`` with the pipeline around it. ``route`` and ``method`` are its metrics
-        labels; ``None`` for the catch-all (route ``unmatched``, or the path itself for a 405)."""
+        labels; ``None`` for the catch-all (route ``unmatched``, or the path itself for a 405).
+
+        ``cached``: a plain function that answers from a cache, or returns None to let
+        ``handler`` answer. A cache hit then costs no coroutine: the cheapest answer there is.
+        """
         stats = self.metrics.http
         bound = stats.route(method, route) if route and method else None
         log_access = access_log.isEnabledFor(logging.INFO)
@@ -148,7 +155,8 @@ class Pipeline:
                     response.headers[RETRY_AFTER] = str(limiter.retry_after())
                 else:
                     try:
-                        response = await handler(request)
+                        hit = cached(request) if cached is not None else None
+                        response = hit if hit is not None else await handler(request)
                     except asyncio.CancelledError:
                         if in_flight.overran(task):
                             task.uncancel()

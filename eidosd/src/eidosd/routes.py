@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp_apigami import docs, json_schema, querystring_schema, response_schema
+from multidict import istr
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from eidos_core import __version__
@@ -16,8 +17,8 @@ from eidos_core.recipe.criteria import parse_criteria
 from eidosd import SERVICE_NAME
 from eidosd.errors import RequestTimeoutError
 from eidosd.keys import BODIES, FOLLOWER, LIFECYCLE, METRICS, RECIPES, SETTINGS
-from eidosd.pipeline import Pipeline, fallback
-from eidosd.recipes import Rendered
+from eidosd.pipeline import Cached, Pipeline, fallback
+from eidosd.recipes import RecipeService, Rendered
 from eidosd.schemas import (
     CriteriaQuerySchema,
     ErrorSchema,
@@ -28,6 +29,7 @@ from eidosd.schemas import (
     ServiceInfoSchema,
 )
 
+IF_NONE_MATCH = istr("If-None-Match")
 QUERY_PARAMS = ("service", "accelerator", "gpu", "intent", "os", "nodes")
 PUBLIC_ROUTES = ("/", "/docs", "/health", "/metrics", "/openapi.json", "/ready", "/v1/recipe")
 _ERRORS = {
@@ -38,7 +40,7 @@ _ERRORS = {
 
 
 def _recipe_response(request: web.Request, rendered: Rendered) -> web.Response:
-    if request.headers.get("If-None-Match") == rendered.etag:
+    if request.headers.get(IF_NONE_MATCH) == rendered.etag:
         return web.Response(
             status=304, headers={"ETag": rendered.etag, "Cache-Control": rendered.headers["Cache-Control"]}
         )
@@ -59,11 +61,9 @@ def _document_errors(handler: Any) -> Any:
 @response_schema(RecipeResultSchema(), 200, description="The recipe (ETag; 304 on If-None-Match).")
 @_document_errors
 async def get_recipe(request: web.Request) -> web.Response:
+    """The query string is not in the query cache (``recipe_from_cache`` looked first)."""
     recipes = request.app[RECIPES]
     query_string = request.query_string
-    cached = recipes.cached_query(query_string)
-    if cached is not None:
-        return _recipe_response(request, cached)
     query = request.query
     for name in query:
         if name not in QUERY_PARAMS:
@@ -139,6 +139,18 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
+def recipe_from_cache(recipes: RecipeService) -> Cached:
+    """GET /v1/recipe for a query string answered before: the pipeline calls it before
+    ``get_recipe`` (no coroutine for a cache hit, the hot path)."""
+    cached_query = recipes.cached_query
+
+    def from_cache(request: web.Request) -> web.Response | None:
+        rendered = cached_query(request.query_string)
+        return None if rendered is None else _recipe_response(request, rendered)
+
+    return from_cache
+
+
 def add_routes(app: web.Application, pipeline: Pipeline) -> None:
     """Application routes go through the pipeline; probes and metrics only through its thin
     wrapper (never limited, never counted)."""
@@ -147,7 +159,11 @@ def add_routes(app: web.Application, pipeline: Pipeline) -> None:
     router.add_get("/health", pipeline.exempt(health), allow_head=False)
     router.add_get("/ready", pipeline.exempt(ready), allow_head=False)
     router.add_get("/metrics", pipeline.exempt(metrics), allow_head=False)
-    router.add_get("/v1/recipe", pipeline.wrap(get_recipe, "/v1/recipe", "GET"), allow_head=False)
+    router.add_get(
+        "/v1/recipe",
+        pipeline.wrap(get_recipe, "/v1/recipe", "GET", cached=recipe_from_cache(app[RECIPES])),
+        allow_head=False,
+    )
     router.add_post("/v1/recipe", pipeline.wrap(post_recipe, "/v1/recipe", "POST"))
 
 
