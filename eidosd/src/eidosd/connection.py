@@ -68,6 +68,12 @@ def header_timeout_response(seconds: float) -> bytes:
 BUSY = math.inf
 
 
+# The open connections by transport: how a handler wrapper finds its request's, with
+# ``connections.get(request.transport)`` (None when not served by ``serve``, e.g. in tests,
+# or when the transport is gone: None itself is never a key).
+Connections = dict[asyncio.BaseTransport | None, "Connection"]
+
+
 class Connection(asyncio.Protocol):
     """aiohttp's protocol for one connection, with the time its pending request began.
 
@@ -79,7 +85,7 @@ class Connection(asyncio.Protocol):
 
     __slots__ = ("_inner", "_registry", "started", "transport")
 
-    def __init__(self, inner: asyncio.Protocol, registry: set[Connection]) -> None:
+    def __init__(self, inner: asyncio.Protocol, registry: Connections) -> None:
         self._inner = inner
         self._registry = registry
         self.transport: asyncio.Transport | None = None
@@ -88,11 +94,12 @@ class Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        self._registry.add(self)
+        self._registry[transport] = self
         self._inner.connection_made(transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._registry.discard(self)
+        if self.transport is not None:
+            del self._registry[self.transport]
         self.transport = None
         self._inner.connection_lost(exc)
 
@@ -111,21 +118,12 @@ class Connection(asyncio.Protocol):
         self._inner.resume_writing()
 
 
-def connection_of(transport: asyncio.BaseTransport | None) -> Connection | None:
-    """The :class:`Connection` a request arrived on (None in tests that bypass ``serve``)."""
-    if transport is not None:
-        protocol = transport.get_protocol()
-        if type(protocol) is Connection:
-            return protocol
-    return None
-
-
 class HeaderTimeouts:
     """The open connections, and the sweep that cuts those whose header block is overdue."""
 
-    def __init__(self, seconds: float, on_cut: Callable[[Connection], None]) -> None:
+    def __init__(self, seconds: float, on_cut: Callable[[Connection], None], connections: Connections) -> None:
         self.seconds = seconds
-        self.connections: set[Connection] = set()
+        self.connections = connections
         self._on_cut = on_cut
         # A connection is cut between 1 and 1.25 times READ_TIMEOUT after its first byte.
         self.tick = min(1.0, seconds / 4)
@@ -139,7 +137,7 @@ class HeaderTimeouts:
     def sweep(self, now: float) -> int:
         cut = 0
         limit = now - self.seconds
-        for conn in list(self.connections):
+        for conn in list(self.connections.values()):
             started = conn.started
             if started is None or started > limit or conn.transport is None:  # BUSY > any limit
                 continue

@@ -27,7 +27,7 @@ from aiohttp.http import HttpProcessingError
 from multidict import istr
 
 from eidos_core.errors import EidosError
-from eidosd.connection import BUSY, connection_of
+from eidosd.connection import BUSY, Connections
 from eidosd.errors import error_response, from_eidos_error, from_http_exception
 from eidosd.inflight import InFlight
 from eidosd.keys import Lifecycle
@@ -93,6 +93,7 @@ class Pipeline:
         self.in_flight = in_flight
         self.ids = RequestIds()
         self.faults = ClientFaults(metrics)
+        self.connections: Connections = {}  # filled by serve() (connection.py)
         # The running loop, once the app starts. ``asyncio.current_task()`` without it looks the
         # loop up, and on Python 3.11 that is a getpid() system call per request.
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -127,6 +128,7 @@ class Pipeline:
         monotonic = time.monotonic
         faults = self.faults
         lifecycle = self.lifecycle
+        connection = self.connections.get
 
         async def pipeline(request: web.Request) -> web.StreamResponse:
             started = monotonic()
@@ -138,7 +140,7 @@ class Pipeline:
             task = current_task(pipeline_.loop)  # None before startup: looked up then
             assert task is not None
             running[task] = started + allowance  # in flight (the drain), with its deadline
-            conn = connection_of(request.transport)
+            conn = connection(request.transport)
             if conn is not None:
                 conn.started = BUSY  # the header block is in (READ_TIMEOUT, connection.py)
             response: web.StreamResponse
@@ -244,9 +246,10 @@ class Pipeline:
         no envelope; only the connection bookkeeping (READ_TIMEOUT, connection.py) and, while
         draining, ``Connection: close``."""
         lifecycle = self.lifecycle
+        connection = self.connections.get
 
         async def exempt(request: web.Request) -> web.StreamResponse:
-            conn = connection_of(request.transport)
+            conn = connection(request.transport)
             if conn is not None:
                 conn.started = BUSY
             try:

@@ -117,7 +117,7 @@ async def serve(app: web.Application, stop: asyncio.Event | None = None) -> None
         sock.close()
         raise
     assert runner.server is not None
-    headers = HeaderTimeouts(settings.read_timeout, slow_headers)
+    headers = HeaderTimeouts(settings.read_timeout, slow_headers, app[PIPELINE].connections)
     factory = headers.factory(runner.server)
     listener = await loop.create_server(factory, sock=sock, backlog=BACKLOG)
     uninstall_filter = ClientFaultFilter(faults.record).install(logging.getLogger("aiohttp.server"))
