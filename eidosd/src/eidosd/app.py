@@ -15,6 +15,7 @@ from eidos_core.sources.base import RecipeSource
 from eidos_core.sources.directory import DirectorySource
 from eidos_core.sources.embedded import EmbeddedSource
 from eidosd.bodies import BodyParser
+from eidosd.bundles import add_bundle_routes
 from eidosd.inflight import InFlight
 from eidosd.keys import (
     BODIES,
@@ -151,6 +152,7 @@ def create_app(settings: Settings, source: RecipeSource | None = None) -> web.Ap
     app[BODIES] = BodyParser(settings.max_body_bytes)
     pipeline = app[PIPELINE] = Pipeline(metrics, limiter, in_flight, app[LIFECYCLE])
     add_routes(app, pipeline)
+    add_bundle_routes(app, pipeline)  # before the OpenAPI document and the catch-all route
     setup_openapi(app, pipeline.exempt)
     add_fallback(app, pipeline)
     app.on_startup.append(pipeline.on_startup)
