@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from eidos_cli import __main__ as cli_main
+from eidos_cli.bundle import oci
 from eidos_cli.bundle.bundler import BundleOptions, render_bundle
 from eidos_cli.bundle.provenance import ENVELOPE_FILE, PAYLOAD_TYPE, ProvenanceInputs
 from eidos_cli.bundle.signing import read_signing_key, sign_files
@@ -31,6 +32,7 @@ from eidos_core.recipe.build import build_recipe
 from eidos_core.recipe.criteria import Criteria
 from eidos_core.recipe.result import recipe_from_document, recipe_to_document
 from eidos_core.sources.embedded import embedded_store
+from tests.registry import Registry
 from tests.signing_keys import COMMANDS, KINDS, PASSPHRASE, PUBLIC, make_key, openssl_keyid, sh
 
 Run = Callable[..., tuple[int, str, str]]
@@ -309,3 +311,40 @@ def test_docs_openssl_only_verification(signed_bundle: tuple[Path, Path], tmp_pa
     flip(work / "bundle" / "recipe.yaml")
     with pytest.raises(AssertionError, match="did NOT match"):
         sh(block[-1], work)
+
+
+@pytest.mark.parametrize("damage", ["changed", "added", "removed"])
+def test_a_tampered_bundle_pushed_to_a_registry_is_named_over_oci(
+    cli: Run, oci_registry: Registry, signed_bundle: tuple[Path, Path], damage: str
+) -> None:
+    """Someone re-pushes a signed bundle after changing it (a new, self-consistent artifact: its
+    digests hold). ``bundle verify oci://…`` still names what differs from what was signed."""
+    bundle, pub = signed_bundle
+    files = {
+        p.relative_to(bundle).as_posix(): p.read_bytes()
+        for p in sorted(bundle.rglob("*"))
+        if p.is_file() and p.name != RECORD_FILE
+    }
+    options = oci.RegistryOptions(plain_http=True)
+
+    def push(repo: str, content: dict[str, bytes]) -> str:
+        ref = oci.parse_reference(oci_registry.ref(repo, "v1"))
+        return ref.pinned(oci.push_bundle(content, ref, deployer="helm", version="v1", options=options))
+
+    clean = push(f"verify/clean-{pub.stem}", files)
+    code, out, _ = cli("bundle", "verify", clean, "--key", pub, "--plain-http")
+    assert code == 0 and out.startswith(f"verified: {clean} "), out
+    changed = dict(files)
+    if damage == "changed":
+        changed["gpu-operator/values.yaml"] += b"# after signing\n"
+        name = "gpu-operator/values.yaml"
+    elif damage == "added":
+        changed["extra/job.yaml"] = b"kind: Job\n"
+        name = "extra/job.yaml"
+    else:
+        del changed["deploy.sh"]
+        name = "deploy.sh"
+    tampered = push(f"verify/{damage}-{pub.stem}", changed)
+    code, out, _ = cli("bundle", "verify", tampered, "--key", pub, "--plain-http")
+    assert code == 7 and out.startswith(f"tampered: {tampered} "), out
+    assert any(line.startswith(f"{name}: ") for line in out.splitlines()[1:]), out
