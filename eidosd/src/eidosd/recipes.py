@@ -100,6 +100,7 @@ class RecipeService:
         self.version = version
         self.allowlists = allowlists
         self.metrics = metrics
+        self._http = metrics.http  # per-request counters (the hot path: one attribute away)
         self.max_cached = max_cached
         self._current: _Caches | None = None
 
@@ -114,9 +115,11 @@ class RecipeService:
 
     def cached_query(self, query_string: str) -> Rendered | None:
         current = self._current
-        hit = current.by_query.get(query_string) if current else None
+        if current is None:
+            return None
+        hit = current.by_query.get(query_string)
         if hit is not None:
-            self.metrics.http.cache_hits += 1
+            self._http.cache_hits += 1
         return hit
 
     def render(self, criteria: Criteria, query_string: str | None = None) -> Rendered:
