@@ -320,7 +320,7 @@ async def test_root_lists_routes_and_docs_served(make_client: MakeClient) -> Non
     client = await make_client()
     info = await (await client.get("/")).json()
     assert info["service"] == "eidosd" and info["routes"] == sorted(info["routes"])
-    assert "/v1/recipe" in info["routes"]
+    assert "/v1/recipe" in info["routes"] and "/v1/bundle" in info["routes"]
     docs = await client.get("/docs")
     assert docs.status == 200 and docs.content_type == "text/html"
     page = await docs.text()

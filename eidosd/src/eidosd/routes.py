@@ -31,7 +31,7 @@ from eidosd.schemas import (
 
 IF_NONE_MATCH = istr("If-None-Match")
 QUERY_PARAMS = ("service", "accelerator", "gpu", "intent", "os", "nodes")
-PUBLIC_ROUTES = ("/", "/docs", "/health", "/metrics", "/openapi.json", "/ready", "/v1/recipe")
+PUBLIC_ROUTES = ("/", "/docs", "/health", "/metrics", "/openapi.json", "/ready", "/v1/bundle", "/v1/recipe")
 _ERRORS = {
     400: "Invalid criteria (the message names the field and the allowed values).",
     429: "Rate limit exceeded; see Retry-After.",
