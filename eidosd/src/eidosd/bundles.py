@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from aiohttp.payload import BytesIOPayload
-from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
+from aiohttp_apigami import docs, querystring_schema, request_schema
 from multidict import MultiMapping
 
 from eidos_core import __version__, yaml
@@ -42,7 +42,7 @@ from eidosd.bodies import decode_body
 from eidosd.errors import RequestTimeoutError
 from eidosd.keys import RECIPES, SETTINGS
 from eidosd.logs import request_id_var
-from eidosd.schemas import BundleQuerySchema, ErrorSchema, RecipeResultSchema
+from eidosd.schemas import BundleQuerySchema, RecipeResultSchema, document_errors
 from eidosd.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -265,12 +265,6 @@ _OK = {
 }
 
 
-def _document_errors(handler: Any) -> Any:
-    for status, description in _ERRORS.items():
-        handler = response_schema(ErrorSchema(), status, description=description)(handler)
-    return handler
-
-
 @docs(tags=["bundles"], summary="Render a recipe into a deployment bundle archive",
       description="The body is a recipeResult (as GET/POST /v1/recipe answer), JSON or YAML. The query "
                   "parameters are eidos-cli bundle's flags; repeatable ones also take comma-separated values. "
@@ -281,7 +275,7 @@ def _document_errors(handler: Any) -> Any:
       responses={200: _OK})  # fmt: skip
 @querystring_schema(BundleQuerySchema())
 @request_schema(RecipeResultSchema())
-@_document_errors
+@document_errors(_ERRORS)
 async def post_bundle(request: web.Request) -> web.Response:
     query = request.query
     check_query(query)

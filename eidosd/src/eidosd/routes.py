@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from aiohttp import web
 from aiohttp_apigami import docs, json_schema, querystring_schema, response_schema
@@ -27,6 +26,7 @@ from eidosd.schemas import (
     RecipeCriteriaSchema,
     RecipeResultSchema,
     ServiceInfoSchema,
+    document_errors,
 )
 
 IF_NONE_MATCH = istr("If-None-Match")
@@ -47,19 +47,13 @@ def _recipe_response(request: web.Request, rendered: Rendered) -> web.Response:
     return web.Response(body=rendered.body, headers=rendered.headers)
 
 
-def _document_errors(handler: Any) -> Any:
-    for status, description in _ERRORS.items():
-        handler = response_schema(ErrorSchema(), status, description=description)(handler)
-    return handler
-
-
 @docs(tags=["recipes"], summary="Resolve a recipe from query parameters",
       description="Every parameter is optional (default any; an empty value is the same as absent). "
                   "Values are matched exactly as listed. Repeated parameters: the first wins. "
                   "Unknown parameters are a 400.")  # fmt: skip
 @querystring_schema(CriteriaQuerySchema())
 @response_schema(RecipeResultSchema(), 200, description="The recipe (ETag; 304 on If-None-Match).")
-@_document_errors
+@document_errors(_ERRORS)
 async def get_recipe(request: web.Request) -> web.Response:
     """The query string is not in the query cache (``recipe_from_cache`` looked first)."""
     recipes = request.app[RECIPES]
@@ -90,7 +84,7 @@ async def get_recipe(request: web.Request) -> web.Response:
 @response_schema(ErrorSchema(), 408, description="The body did not arrive within READ_TIMEOUT.")
 @response_schema(ErrorSchema(), 413, description="The body is larger than the limit.")
 @response_schema(ErrorSchema(), 415, description="The Content-Encoding is not gzip, deflate or identity.")
-@_document_errors
+@document_errors(_ERRORS)
 async def post_recipe(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     try:

@@ -17,8 +17,10 @@ document fields say that ``null`` means absent. openapi.py adds what marshmallow
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
+from aiohttp_apigami import response_schema
 from marshmallow import INCLUDE, RAISE, Schema, fields, validate
 
 from eidos_core.codec import Properties, record
@@ -157,3 +159,17 @@ class BundleQuerySchema(Schema):
 
     def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
         field_obj.data_key = field_name.replace("_", "-")  # system-node-selector, as the CLI's flags
+
+
+H = TypeVar("H", bound=Callable[..., Any])
+
+
+def document_errors(errors: Mapping[int, str]) -> Callable[[H], H]:
+    """A decorator documenting each status in ``errors`` as the JSON error envelope."""
+
+    def decorate(handler: H) -> H:
+        for status, description in errors.items():
+            handler = response_schema(ErrorSchema(), status, description=description)(handler)
+        return handler
+
+    return decorate
