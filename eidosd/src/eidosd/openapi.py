@@ -55,7 +55,8 @@ def contract(spec: dict[str, Any]) -> dict[str, Any]:
     """What the decorators cannot say about /v1/recipe, added so the document matches the server.
 
     * Every query parameter may be sent empty (``?service=`` means any): ``allowEmptyValue``.
-    * The POST body may be JSON or YAML; it is optional (empty, like ``{}`` or ``null``, is all any).
+    * The POST body may be JSON or YAML; it is required (an empty body is a 400; ``{}`` or
+      ``null`` is all any).
     """
     recipe = spec.get("paths", {}).get("/v1/recipe", {})
     for param in recipe.get("get", {}).get("parameters", []):
@@ -63,7 +64,7 @@ def contract(spec: dict[str, Any]) -> dict[str, Any]:
             param["allowEmptyValue"] = True
     body = recipe.get("post", {}).get("requestBody")
     if body is not None:
-        body["required"] = False
+        body["required"] = True
         content = body["content"]
         schema = content["application/json"]["schema"]
         if "$ref" in schema:  # a null document is valid too (all any)

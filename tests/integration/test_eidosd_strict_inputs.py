@@ -1,0 +1,116 @@
+"""Strict inputs on /v1/recipe (issue 14), over a real socket: conflicting repeated query values
+and an empty POST body are 400s in the JSON error envelope."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from eidosd.app import create_app
+from eidosd.keys import RECIPES
+from eidosd.settings import Settings
+
+Client = TestClient[web.Request, web.Application]
+
+
+@pytest.fixture
+def make_client(aiohttp_client: Any) -> Callable[[], Awaitable[Client]]:
+    async def make() -> Client:
+        app = create_app(Settings(), None)
+        client: Client = await aiohttp_client(app)
+        for _ in range(200):  # the first load runs in the background
+            if app[RECIPES].store is not None:
+                break
+            await asyncio.sleep(0.01)
+        return client
+
+    return make
+
+
+@pytest.mark.parametrize(
+    ("query", "parameters", "values"),
+    [
+        ("service=eks&service=gke", ["service"], ["eks", "gke"]),
+        ("accelerator=h100&accelerator=gb200&intent=training", ["accelerator"], ["h100", "gb200"]),
+        ("intent=training&intent=inference", ["intent"], ["training", "inference"]),
+        ("nodes=4&nodes=8", ["nodes"], ["4", "8"]),
+        ("gpu=h100&gpu=a100&accelerator=h100", ["gpu"], ["h100", "a100"]),
+    ],
+)
+async def test_conflicting_query_values_are_400(
+    make_client: Callable[[], Awaitable[Client]], query: str, parameters: list[str], values: list[str]
+) -> None:
+    client = await make_client()
+    for _ in range(2):  # the second time too: a conflict is never answered from the query cache
+        resp = await client.get(f"/v1/recipe?{query}")
+        assert resp.status == 400
+        body = await resp.json()
+        assert body["code"] == "INVALID_REQUEST"
+        assert body["details"]["parameters"] == parameters
+        assert sorted(body["details"]["values"]) == sorted(values)
+        assert all(repr(v) in body["message"] for v in values), body["message"]
+        assert "conflicting values" in body["message"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "service=eks&service=eks",
+        "gpu=h100&accelerator=h100",
+        "gpu=H100&accelerator=h100&gpu=h100",
+        "service=eks&service=",  # an empty value is absent
+        "nodes=4&nodes=%2B4",
+        "accelerator=a100&gpu=any",  # any is the default, as absent (generated clients send it)
+        "service=eks&service=any&os=&os=ubuntu",
+    ],
+)
+async def test_agreeing_repeats_are_accepted(make_client: Callable[[], Awaitable[Client]], query: str) -> None:
+    client = await make_client()
+    resp = await client.get(f"/v1/recipe?{query}")
+    assert resp.status == 200, await resp.text()
+    single = query.split("&")[0]
+    same = await client.get(f"/v1/recipe?{single}")
+    assert await resp.json() == await same.json()
+
+
+async def test_conflict_after_success_still_refused(make_client: Callable[[], Awaitable[Client]]) -> None:
+    client = await make_client()
+    assert (await client.get("/v1/recipe?service=eks")).status == 200
+    assert (await client.get("/v1/recipe?service=eks&service=gke")).status == 400
+    assert (await client.get("/v1/recipe?service=eks")).status == 200
+
+
+@pytest.mark.parametrize("data", [b"", b"   ", b"\n\t\r\n "])
+@pytest.mark.parametrize("content_type", ["application/json", "application/yaml"])
+async def test_empty_post_body_is_400(
+    make_client: Callable[[], Awaitable[Client]], data: bytes, content_type: str
+) -> None:
+    client = await make_client()
+    resp = await client.post("/v1/recipe", data=data, headers={"Content-Type": content_type})
+    assert resp.status == 400
+    body = await resp.json()
+    assert body["code"] == "INVALID_REQUEST"
+    assert body["message"].startswith("request body is empty")
+    assert body["details"] == {"field": "body"}
+
+
+@pytest.mark.parametrize("data", [b"{}", b"null", b"kind: recipeCriteria\n"])
+async def test_minimal_post_bodies_still_give_the_base_recipe(
+    make_client: Callable[[], Awaitable[Client]], data: bytes
+) -> None:
+    client = await make_client()
+    resp = await client.post("/v1/recipe", data=data)
+    assert resp.status == 200
+    assert (await resp.json())["criteria"]["service"] == "any"
+
+
+async def test_compressed_nonempty_body_accepted(make_client: Callable[[], Awaitable[Client]]) -> None:
+    client = await make_client()
+    resp = await client.post("/v1/recipe", data=gzip.compress(b"{}"), headers={"Content-Encoding": "gzip"})
+    assert resp.status == 200
