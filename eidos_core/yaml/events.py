@@ -26,8 +26,12 @@ from eidos_core.yaml.scalars import TAG, ScalarError, plain_value, tagged_value
 
 CParser: Any
 try:
-    # ruamel.yaml's public libyaml loader (cyaml.__all__); only its event-parser half is used.
-    from ruamel.yaml.cyaml import CBaseLoader as CParser
+    from ruamel.yaml.cyaml import CBaseLoader
+
+    # libyaml's event parser: the C base class of ruamel.yaml's public CBaseLoader (cyaml.__all__).
+    # Not CBaseLoader itself: its constructor and resolver point back at it, so each document would
+    # leave a reference cycle for the garbage collector.
+    CParser = next(base for base in CBaseLoader.__mro__ if base.__name__ == "CParser")
 except ImportError:  # pragma: no cover - ruamel.yaml.clib is a dependency where wheels exist
     CParser = None
 
