@@ -35,7 +35,6 @@ from typing import Any
 
 from eidos_cli.bundle.bundler import Bundle, BundleOptions, render_bundle
 from eidos_cli.bundle.oci import (
-    ChartRef,
     RegistryOptions,
     bundle_artifact,
     parse_reference,
@@ -157,7 +156,7 @@ def main() -> None:
             results["digest"] = digest
             steps = bundle.plan.steps if bundle.plan is not None else ()
             charts = [
-                ChartRef(name=st.chart.name, version=st.chart.version, repository=st.chart.repository)
+                st.chart
                 for st in steps
                 if st.chart is not None
                 and list(UPSTREAM_CHARTS.glob(f"{st.chart.name}-*{st.chart.version.lstrip('v')}.tgz"))

@@ -24,6 +24,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -357,3 +358,18 @@ def run_eidosd(tmp_path: Path) -> Iterator[RunEidosd]:
     yield run
     for server in started:
         server.kill()
+
+
+NVIDIA_SMI_FAILED = 'echo "NVIDIA-SMI has failed because it could not communicate"'
+
+
+def fake_nvidia_smi(bin_dir: Path, xml: Path | None = None, *, body: str = "", exit_code: int = 0) -> Path:
+    """``bin_dir`` with an ``nvidia-smi`` that prints ``xml`` (for ``-q -x``), or runs ``body`` (sh),
+    or fails like a host without a driver, then exits ``exit_code``: the GPU collector's real code
+    runs it once ``bin_dir`` is first on PATH."""
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / "nvidia-smi"
+    command = body or (f'cat "{xml}"' if xml else NVIDIA_SMI_FAILED)
+    script.write_text(f"#!/bin/sh\n{command}\nexit {exit_code}\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return bin_dir

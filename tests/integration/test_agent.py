@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,18 +15,10 @@ from eidos_core import yaml
 from eidos_core.snapshot.criteria import criteria_from_snapshot
 from eidos_core.snapshot.model import snapshot_from_document
 from tests.kube.emulator import KubeFixture
+from tests.support import fake_nvidia_smi
 
 NS = "gpu-operator"
 NODE = "gpu-node-1"
-
-
-def fake_nvidia_smi(bin_dir: Path, xml: Path | None, *, exit_code: int = 0) -> None:
-    """An ``nvidia-smi`` that prints ``xml`` for ``-q -x`` (or fails), so the real parser runs."""
-    bin_dir.mkdir(exist_ok=True)
-    script = bin_dir / "nvidia-smi"
-    body = f'cat "{xml}"\n' if xml else 'echo "NVIDIA-SMI has failed because it could not communicate"\n'
-    script.write_text(f"#!/bin/sh\n{body}exit {exit_code}\n")
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
 
 
 @pytest.fixture

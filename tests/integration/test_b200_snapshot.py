@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import stat
 import sys
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 from eidos_core import yaml
 from eidos_core.snapshot.criteria import criteria_from_snapshot
 from eidos_core.snapshot.model import snapshot_from_document
+from tests.support import fake_nvidia_smi
 
 BIN = os.path.dirname(sys.executable)
 EIDOS_CLI = shutil.which("eidos-cli", path=os.pathsep.join([BIN, os.environ.get("PATH", "")]))
@@ -42,14 +42,6 @@ OWN_B200_XML = (
     )
     + "</nvidia_smi_log>\n"
 )
-
-
-def fake_nvidia_smi(bin_dir: Path, xml: Path) -> Path:
-    bin_dir.mkdir(exist_ok=True)
-    script = bin_dir / "nvidia-smi"
-    script.write_text(f'#!/bin/sh\ncat "{xml}"\n')
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    return bin_dir
 
 
 async def run(tmp_path: Path, *argv: str, path_dirs: list[Path] = ()) -> tuple[int, str, str]:  # type: ignore[assignment]

@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import shutil
-import stat
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,6 +23,7 @@ from eidos_core import yaml
 from eidos_core.snapshot.criteria import criteria_from_snapshot
 from eidos_core.snapshot.model import snapshot_from_document
 from tests.kube.emulator import KubeFixture
+from tests.support import fake_nvidia_smi
 
 NS = "gpu-operator"
 NODE = "gpu-node-1"
@@ -47,14 +47,6 @@ def cluster(kube: KubeFixture) -> KubeFixture:
         }
     )
     return kube
-
-
-def fake_nvidia_smi(bin_dir: Path, xml: Path) -> Path:
-    bin_dir.mkdir(exist_ok=True)
-    script = bin_dir / "nvidia-smi"
-    script.write_text(f'#!/bin/sh\ncat "{xml}"\n')
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    return bin_dir
 
 
 class Kubelet:

@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import pytest
 
 from eidos_core import yaml
 from tests.kube.emulator import KubeFixture
+from tests.support import fake_nvidia_smi
 
 NS = "gpu-operator"
 NODE = "gpu-node-1"
@@ -43,28 +43,19 @@ H100_XML = """<?xml version="1.0" ?>
 """
 
 
-def fake_nvidia_smi(bin_dir: Path, body: str) -> Path:
-    """An ``nvidia-smi`` running ``body`` (sh), first on PATH: the GPU collector's real code runs it."""
-    bin_dir.mkdir(exist_ok=True)
-    script = bin_dir / "nvidia-smi"
-    script.write_text(f"#!/bin/sh\n{body}\n")
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    return bin_dir
-
-
 def working_gpu(tmp_path: Path) -> Path:
     xml = tmp_path / "h100.xml"
     xml.write_text(H100_XML)
-    return fake_nvidia_smi(tmp_path / "bin", f'cat "{xml}"')
+    return fake_nvidia_smi(tmp_path / "bin", xml)
 
 
 def failing_gpu(tmp_path: Path) -> Path:
     # A failing one rather than none: a real nvidia-smi later on PATH (a GPU machine) cannot interfere.
-    return fake_nvidia_smi(tmp_path / "bin", 'echo "NVIDIA-SMI has failed because it could not communicate"; exit 9')
+    return fake_nvidia_smi(tmp_path / "bin", exit_code=9)
 
 
 def hanging_gpu(tmp_path: Path) -> Path:
-    return fake_nvidia_smi(tmp_path / "bin", "sleep 30")
+    return fake_nvidia_smi(tmp_path / "bin", body="sleep 30")
 
 
 async def snapshot(

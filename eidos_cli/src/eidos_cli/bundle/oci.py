@@ -104,6 +104,7 @@ import requests.adapters
 
 from eidos_cli.bundle.checksums import CHECKSUMS_FILE, parse_checksums
 from eidos_cli.bundle.paths import check_relative
+from eidos_cli.bundle.plan import Chart
 from eidos_cli.bundle.provenance import ENVELOPE_FILE
 from eidos_cli.bundle.writer import write_bundle
 from eidos_core import yaml
@@ -771,15 +772,6 @@ def write_pulled(files: Mapping[str, bytes], target: Path, *, force: bool) -> No
 
 
 @dataclass(frozen=True, slots=True)
-class ChartRef:
-    """A chart a bundle installs: name, version and repository as the install plan says."""
-
-    name: str
-    version: str
-    repository: str
-
-
-@dataclass(frozen=True, slots=True)
 class PushedChart:
     name: str
     version: str  # the chart's own version (Chart.yaml)
@@ -854,7 +846,7 @@ def _same_version(a: str, b: str) -> bool:
     return a.strip().removeprefix("v") == b.strip().removeprefix("v")
 
 
-def _oci_chart(chart: ChartRef, options: RegistryOptions, destination: str) -> bytes:
+def _oci_chart(chart: Chart, options: RegistryOptions, destination: str) -> bytes:
     """A chart from an ``oci://`` repository: its chart layer, digests checked. The same
     registry as the destination is reached with the same --plain-http/--insecure."""
     base = chart.repository.rstrip("/") + "/" + chart.name
@@ -871,7 +863,7 @@ def _oci_chart(chart: ChartRef, options: RegistryOptions, destination: str) -> b
     return client.blob(layer, MAX_BUNDLE_BYTES)
 
 
-def find_chart(chart: ChartRef, charts: str | None, options: RegistryOptions, destination: str, tmp: Path) -> bytes:
+def find_chart(chart: Chart, charts: str | None, options: RegistryOptions, destination: str, tmp: Path) -> bytes:
     """A chart's package: from ``charts`` (folder or chart repository URL), the chart's own
     repository (HTTP chart repository or ``oci://``), or the Helm cache, first found wins."""
     from eidos_cli.bundle.check.charts import ChartFinder, ChartUnavailable
@@ -904,7 +896,7 @@ def find_chart(chart: ChartRef, charts: str | None, options: RegistryOptions, de
 
 
 def push_charts(
-    charts: Iterable[ChartRef], bundle_ref: Reference, *, source: str | None, options: RegistryOptions
+    charts: Iterable[Chart], bundle_ref: Reference, *, source: str | None, options: RegistryOptions
 ) -> list[PushedChart]:
     """Push each chart to ``<registry>/<repository>/charts/<name>:<its version>``."""
     pushed: list[PushedChart] = []

@@ -260,17 +260,13 @@ def run(args: argparse.Namespace) -> int:
 
 def push(args: argparse.Namespace, bundle: Bundle, ref: Reference) -> int:
     """``-o oci://…``: push the bundle (and with --push-charts its charts); print the references."""
-    from eidos_cli.bundle.oci import ChartRef, RegistryOptions, push_bundle, push_charts
+    from eidos_cli.bundle.oci import RegistryOptions, push_bundle, push_charts
 
     options = RegistryOptions(plain_http=args.plain_http, insecure=args.insecure)
     lines = []
     if args.push_charts:  # first: a bundle whose charts cannot be had is not pushed either
         steps = bundle.plan.steps if bundle.plan is not None else ()
-        charts = [
-            ChartRef(name=s.chart.name, version=s.chart.version, repository=s.chart.repository)
-            for s in steps
-            if s.enabled and s.chart is not None
-        ]
+        charts = [s.chart for s in steps if s.enabled and s.chart is not None]
         lines += [str(c) for c in push_charts(charts, ref, source=args.charts, options=options)]
     digest = push_bundle(bundle.files, ref, deployer=bundle.deployer, version=__version__, options=options)
     sys.stdout.write("\n".join([ref.pinned(digest), *lines]) + "\n")
