@@ -33,8 +33,19 @@ __all__ = [
 ]
 
 
-def load(text: str | bytes, *, source: str = "<input>", raw: bool = False, limits: Limits = DEFAULT_LIMITS) -> Any:
-    """Parse exactly one YAML (or JSON) document (an empty document is ``None``)."""
+def load(
+    text: str | bytes,
+    *,
+    source: str = "<input>",
+    raw: bool = False,
+    limits: Limits = DEFAULT_LIMITS,
+    json_only: bool = False,
+) -> Any:
+    """Parse exactly one YAML (or JSON) document (an empty document is ``None``).
+
+    ``json_only``: the sender declared JSON (``Content-Type: application/json``), so the text
+    must be JSON, and a problem is reported in JSON's terms rather than YAML's.
+    """
     size = len(text)
     if size > limits.max_bytes:
         unit = "bytes" if isinstance(text, bytes) else "characters"
@@ -44,6 +55,11 @@ def load(text: str | bytes, *, source: str = "<input>", raw: bool = False, limit
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise YamlSyntaxError(source, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if json_only:
+        try:
+            return parse_json(text, source=source, limits=limits)
+        except NotJson as exc:
+            raise YamlSyntaxError(source, f"invalid JSON: {exc.reason}", exc.line, exc.column) from None
     if not raw and text.lstrip()[:1] in ("{", "["):
         try:
             return parse_json(text, source=source, limits=limits)

@@ -26,18 +26,29 @@ _SURROGATE = re.compile(r"\\u[dD][89a-fA-F]", re.IGNORECASE)
 
 
 class NotJson(Exception):
-    """Not a document the fast path takes; read it as YAML instead."""
+    """Not a document the fast path takes; read it as YAML instead (or, where the sender said
+    it is JSON, report ``reason`` at ``line``/``column``: JSON's words, not YAML's)."""
+
+    def __init__(self, reason: str, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+        self.column = column
 
 
 def _reject_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = dict(pairs)
     if len(result) != len(pairs):
-        raise NotJson("duplicate key")
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise NotJson(f"duplicate key {key!r}")
+            seen.add(key)
     return result
 
 
 def _reject_constant(name: str) -> Any:
-    raise NotJson(name)
+    raise NotJson(f"{name} is not a JSON number")
 
 
 def _check_text(text: str, source: str, limits: Limits) -> None:
@@ -75,7 +86,7 @@ def _has_lone_surrogate(value: Any) -> bool:
 
 
 def parse_json(text: str, *, source: str, limits: Limits) -> Any:
-    """``text`` (which starts with ``{`` or ``[``) as data, or :class:`NotJson`."""
+    """``text`` as data, or :class:`NotJson`."""
     _check_text(text, source, limits)
 
     def parse_int(digits: str) -> int:
@@ -86,7 +97,9 @@ def parse_json(text: str, *, source: str, limits: Limits) -> Any:
 
     try:
         value = json.loads(text, parse_int=parse_int, parse_constant=_reject_constant, object_pairs_hook=_reject_pairs)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+    except json.JSONDecodeError as exc:
+        raise NotJson(exc.msg, exc.lineno, exc.colno) from None
+    except (ValueError, RecursionError) as exc:
         raise NotJson(str(exc)) from None
     if _SURROGATE.search(text) and _has_lone_surrogate(value):
         raise NotJson("lone surrogate escape")

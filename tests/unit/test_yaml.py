@@ -76,3 +76,21 @@ def test_dump_multiline_text_as_literal_blocks_and_yaml11_words_quoted() -> None
     more = yaml.dump({"t": "12:30", "d": "2024-01-02", "v": "v1:2"})
     assert 't: "12:30"' in more and 'd: "2024-01-02"' in more and "v: v1:2" in more
     assert yaml.load(text) == doc  # whatever the style, the text comes back unchanged
+
+
+@pytest.mark.parametrize(
+    ("text", "reason", "line", "column"),
+    [
+        ('{"a": 1,\n "b": }', "Expecting value", 2, 7),
+        ('{"a": 1, "a": 2}', "duplicate key 'a'", None, None),
+        ("a: 1", "Expecting value", 1, 1),
+        ('{"a": Infinity}', "Infinity is not a JSON number", None, None),
+    ],
+)
+def test_json_only_reports_json_errors(text: str, reason: str, line: int | None, column: int | None) -> None:
+    with pytest.raises(YamlSyntaxError) as caught:
+        yaml.load(text, source="body", json_only=True)
+    assert caught.value.reason == f"invalid JSON: {reason}"
+    assert (caught.value.line, caught.value.column) == (line, column)
+    assert yaml.load('{"a": [1, "x"]}', json_only=True) == {"a": [1, "x"]}
+    assert yaml.load("42", json_only=True) == 42

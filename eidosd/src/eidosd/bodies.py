@@ -90,10 +90,20 @@ def decode_body(body: bytes, content_encoding: str, max_bytes: int) -> bytes:
     return b"".join(out)
 
 
-def parse_criteria_body(body: bytes, content_encoding: str, max_bytes: int) -> Criteria:
-    """A recipeCriteria body (JSON or YAML, optionally compressed) as criteria (blocking)."""
+def is_json(content_type: str) -> bool:
+    """``application/json`` or a ``+json`` type (parameters such as charset aside)."""
+    media = content_type.partition(";")[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def parse_criteria_body(body: bytes, content_encoding: str, max_bytes: int, content_type: str = "") -> Criteria:
+    """A recipeCriteria body (JSON or YAML, optionally compressed) as criteria (blocking).
+
+    A body sent as JSON must be JSON, and its errors are JSON's (line, column, what was
+    expected); any other body is read as YAML, of which JSON is a subset.
+    """
     text = decode_body(body, content_encoding, max_bytes)
-    doc = yaml.load(text, source=SOURCE, limits=_limits(max_bytes))  # JSON is YAML 1.2
+    doc = yaml.load(text, source=SOURCE, limits=_limits(max_bytes), json_only=is_json(content_type))
     return criteria_from_document(doc, source=SOURCE)
 
 
@@ -112,9 +122,11 @@ class BodyParser:
         # Threads start on first use, so an app that never parses a body holds none.
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="eidosd-body")
 
-    async def criteria(self, body: bytes, content_encoding: str) -> Criteria:
+    async def criteria(self, body: bytes, content_encoding: str, content_type: str = "") -> Criteria:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, parse_criteria_body, body, content_encoding, self.max_bytes)
+        return await loop.run_in_executor(
+            self._executor, parse_criteria_body, body, content_encoding, self.max_bytes, content_type
+        )
 
     def close(self) -> None:
         # A parse still running is bounded by the body limit; don't make shutdown wait for it.
