@@ -53,9 +53,9 @@ def test_help_lists_the_settings_and_exits_0_even_with_a_bad_setting() -> None:
     proc = subprocess.run([EIDOSD, "--help"], env=env, capture_output=True, text=True, timeout=20)
     assert proc.returncode == 0, proc.stderr
     assert "  PORT " in proc.stdout and "[default: 8080;" in proc.stdout
-    proc = subprocess.run([EIDOSD, "--port=9"], env=env, capture_output=True, text=True, timeout=20)
+    proc = subprocess.run([EIDOSD, "--prot=9"], env=env, capture_output=True, text=True, timeout=20)
     assert proc.returncode == 2
-    assert "unrecognized arguments: --port=9" in proc.stderr
+    assert "unrecognized arguments: --prot=9" in proc.stderr
 
 
 def test_allowlist_is_enforced(run_eidosd: RunEidosd) -> None:
