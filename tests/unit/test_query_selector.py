@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from eidos_cli.bundle.values import bundle_values, recipe_values
 from eidos_core.errors import InvalidRequestError, NotFoundError
 from eidos_core.recipe.build import build_recipe
 from eidos_core.recipe.criteria import parse_criteria
 from eidos_core.recipe.model import ComponentRef, Constraint, Recipe, RecipeStore
-from eidos_core.recipe.query import MAX_SEGMENTS, MAX_SELECTOR_CHARS, hydrate, parse_selector, query_recipe, select
+from eidos_core.recipe.query import (
+    MAX_SEGMENTS,
+    MAX_SELECTOR_CHARS,
+    SELECTOR_PATTERN,
+    hydrate,
+    parse_selector,
+    query_recipe,
+    select,
+)
 from eidos_core.sources.embedded import embedded_store
 
 
@@ -158,3 +169,19 @@ def test_not_found_names_the_longest_existing_prefix(recipe: Recipe, store: Reci
         query_recipe(recipe, store.files, "componentRefs.no-such-component.version")
     assert caught.value.details["found"] == "componentRefs"
     assert "gpu-operator" in caught.value.details["available"]
+
+
+_PIECES = st.sampled_from(["a", "gpu-operator", ".", " ", "\t", "\x85", "\u00a0", "\u2003", "é", "nvidia.com/gpu", ""])
+
+
+@given(st.lists(_PIECES, max_size=12).map("".join) | st.text(max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_the_documented_pattern_is_exactly_what_parses(text: str) -> None:
+    """The OpenAPI document's pattern (Python's re, as schemathesis reads it) and the parser agree."""
+    documented = re.search(SELECTOR_PATTERN, text) is not None and not text.endswith("\n")
+    try:
+        parse_selector(text)
+    except InvalidRequestError:
+        assert not documented, text
+    else:
+        assert documented, text
