@@ -123,7 +123,9 @@ def build_embedded_refs(service: str) -> list[str]:
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["recipe"], 2, "no criteria provided: specify at least one of --service"),
+        (["recipe", "--nodes", "-3"], 2, "--nodes -3: invalid nodes count: -3 (must be >= 0); allowed: an integer"),
+        (["recipe", "--nodes", "100001"], 2, "--nodes 100001: invalid nodes count: 100001 (must be <= 100000)"),
+        (["recipe", "--nodes", "0x10"], 2, "allowed: an integer from 0 to 100000, 0 meaning any"),
         (
             ["recipe", "--gpu", "x100"],
             2,
@@ -136,6 +138,7 @@ def build_embedded_refs(service: str) -> list[str]:
         (["recipe", "-s", "/nonexistent/snap.yaml"], 3, "/nonexistent/snap.yaml"),
         (["recipe", "--gpu", "h100", "--data", "/nonexistent"], 3, "'/nonexistent' does not exist"),
         (["recipe", "--gpu", "h100", "--data", "x", "--server", "http://h"], 2, "cannot be combined"),
+        (["recipe", "--gpu", "h100", "--server", "ftp://h"], 2, "argument --server: 'ftp://h': eidosd is reached over"),
         (["recipe", "--gpu", "h100", "-o", "s3://bucket/r.yaml"], 2, "unsupported URI scheme 's3'"),
         (["recipe", "--gpu", "h100", "-o", "/nonexistent-dir/r.yaml"], 3, "/nonexistent-dir"),
     ],
@@ -339,7 +342,7 @@ def test_a_dropped_os_overlay_stays_a_warning(capsys: pytest.CaptureFixture[str]
     [
         ("garbage: [\n", 2, "is not usable"),
         ("", 2, "is not usable"),
-        (None, 3, "no such file"),
+        (None, 3, "does not exist (from --kubeconfig)"),
     ],
 )
 def test_bad_kubeconfig_is_one_line_and_not_an_internal_error(
