@@ -1,10 +1,12 @@
-"""An API client from the in-cluster service account, else the kubeconfig (``KUBECONFIG``)."""
+"""An API client from the in-cluster service account, else the kubeconfig (``--kubeconfig``,
+``$KUBECONFIG``, ``~/.kube/config``); a kubeconfig that is not there is reported as missing, naming
+the path(s) looked at."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -14,26 +16,64 @@ from kubernetes_asyncio.config.config_exception import ConfigException
 
 from eidos_core.errors import InvalidRequestError, NotFoundError, UnavailableError
 
+DEFAULT_KUBECONFIG = "~/.kube/config"
+
+
+def kubeconfig_paths(kubeconfig: str | None, env: Mapping[str, str]) -> tuple[list[str], str]:
+    """The kubeconfig files the client would read, and where that list came from (for errors).
+
+    ``$KUBECONFIG`` may list several files (``os.pathsep``); the client merges those that exist.
+    """
+    if kubeconfig:
+        return [kubeconfig], "--kubeconfig"
+    listed = [p for p in env.get("KUBECONFIG", "").split(os.pathsep) if p]
+    if listed:
+        return listed, "$KUBECONFIG"
+    return [os.path.expanduser(DEFAULT_KUBECONFIG)], "the default location"
+
+
+def missing_kubeconfig(paths: Sequence[str], origin: str) -> str:
+    """The message for a kubeconfig that is not there: the path(s) looked at, and what to do."""
+    if len(paths) == 1:
+        missing = f"kubeconfig {paths[0]!r} does not exist (from {origin})"
+    else:
+        missing = f"none of the kubeconfigs {', '.join(repr(p) for p in paths)} exists (from {origin})"
+    if origin == "--kubeconfig":
+        return missing
+    return (
+        f"no Kubernetes configuration: {missing}, and not running in a cluster (KUBERNETES_SERVICE_HOST is "
+        "unset); pass --kubeconfig FILE or set KUBECONFIG"
+    )
+
 
 async def load_configuration(kubeconfig: str | None = None) -> Any:
     conf = client.Configuration()
-    # The library reads $KUBECONFIG once, at import; read it now so a changed environment counts.
-    path = kubeconfig or os.environ.get("KUBECONFIG") or None
-    if path and not os.path.exists(path.split(os.pathsep)[0]):  # noqa: ASYNC240 - one stat, at start-up
-        raise NotFoundError(f"kubeconfig {path!r}: no such file")
-    try:
-        if not kubeconfig and os.environ.get("KUBERNETES_SERVICE_HOST"):
+    if not kubeconfig and os.environ.get("KUBERNETES_SERVICE_HOST"):
+        try:
             config.load_incluster_config(client_configuration=conf)  # type: ignore[no-untyped-call]
-        else:
-            await config.load_kube_config(config_file=path, client_configuration=conf)
+        except ConfigException as exc:
+            detail = " ".join(str(exc).split())
+            raise UnavailableError(
+                f"no Kubernetes configuration: the in-cluster service account is not usable ({detail})"
+            ) from None
+        return conf
+    # The library reads $KUBECONFIG once, at import; read it now so a changed environment counts.
+    paths, origin = kubeconfig_paths(kubeconfig, os.environ)
+    if not any(os.path.exists(p) for p in paths):  # noqa: ASYNC240 - a stat or two, at start-up
+        # Named as missing, not "invalid": the library would call a missing file an invalid one.
+        cls = UnavailableError if origin == "the default location" else NotFoundError
+        raise cls(missing_kubeconfig(paths, origin), details={"paths": paths})
+    path = os.pathsep.join(paths)
+    try:
+        await config.load_kube_config(config_file=path, client_configuration=conf)
     except (ConfigException, FileNotFoundError) as exc:
         detail = " ".join(str(exc).split())
         raise UnavailableError(
-            f"no Kubernetes configuration: not in a cluster and no usable kubeconfig ({detail})"
+            f"no Kubernetes configuration: not in a cluster and no usable kubeconfig in {path!r} ({detail})"
         ) from None
     except Exception as exc:  # a kubeconfig that does not parse, or has the wrong shape
         detail = " ".join(str(exc).split())[:200]
-        raise InvalidRequestError(f"kubeconfig {path or '~/.kube/config'!r} is not usable: {detail}") from None
+        raise InvalidRequestError(f"kubeconfig {path!r} is not usable: {detail}") from None
     return conf
 
 

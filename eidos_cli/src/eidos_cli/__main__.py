@@ -3,6 +3,9 @@
 Exit codes: 0 ok, 1 nothing collected (``snapshot`` with every collector skipped), 2 bad input
 (argparse's usage errors included), 3 not found, 4 forbidden, 5 timeout, 6 unavailable,
 7 validation failed, 8 internal.
+
+A failure is one ``eidos-cli COMMAND: error: …`` line on stderr, like a usage error; with
+``--log-json`` it is a JSON log record (``msg`` "command failed", ``command``, ``error``) instead.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Sequence
 from eidos_cli import logs
 from eidos_cli.commands import COMMANDS, bundle_check, bundle_pull, bundle_verify
 from eidos_cli.options import env_bool
-from eidos_cli.parser import GLOBAL_FLAGS, CommandParser, Parser, add_global_flags
+from eidos_cli.parser import COMMAND_PROG, GLOBAL_FLAGS, CommandParser, Parser, add_global_flags
 from eidos_core import __version__
 from eidos_core.errors import EidosError
 
@@ -47,25 +50,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = args.debug or env_bool(os.environ, "EIDOS_DEBUG")
-    logs.setup(debug=debug, json_logs=args.log_json or env_bool(os.environ, "EIDOS_LOG_JSON"))
+    json_logs = args.log_json or env_bool(os.environ, "EIDOS_LOG_JSON")
+    logs.setup(debug=debug, json_logs=json_logs)
     if not hasattr(args, "run"):
         parser.print_help()
         return 0
+    prog: str = getattr(args, COMMAND_PROG, parser.prog)
+
+    def failed(message: str, *, trace: bool = False) -> None:
+        logs.command_error(prog, message, json_logs=json_logs, trace=trace)
+
     log.debug("starting", extra={"program": "eidos-cli", "python": sys.version.split()[0]})
     try:
         code: int = args.run(args)
     except EidosError as exc:
-        log.error("command failed", extra={"error": exc.message})
+        failed(exc.message)
         return exc.exit_code
     except BrokenPipeError:
         # The reader went away (`… | head`): what it wanted it got; say nothing more.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except KeyboardInterrupt:
-        log.error("command failed", extra={"error": "interrupted"})
+        failed("interrupted")
         return 130
     except Exception as exc:  # a bug: one line, and the trace with --debug
-        log.error("command failed", extra={"error": f"internal error: {type(exc).__name__}: {exc}"}, exc_info=debug)
+        failed(f"internal error: {type(exc).__name__}: {exc}", trace=debug)
         return INTERNAL_ERROR
     return code
 

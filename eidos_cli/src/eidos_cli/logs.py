@@ -3,6 +3,10 @@
 Three modes, chosen once at start-up: ``--log-json`` (one JSON object a line), ``--debug``
 (``key=value`` text with source locations), and the default human mode ``[cli] message: k=v``,
 coloured red/green only when stderr is a terminal.
+
+A command's failure (:func:`command_error`) is not a log line but the CLI's answer, so it reads
+like argparse's usage errors, ``eidos-cli COMMAND: error: …``; with ``--log-json`` it stays a
+JSON record, so a log pipeline still gets one object a line.
 """
 
 from __future__ import annotations
@@ -55,6 +59,22 @@ class DebugFormatter(logging.Formatter):
         if record.exc_info:  # --debug promises the trace behind an internal error
             line += "\n" + self.formatException(record.exc_info)
         return line
+
+
+def command_error(prog: str, message: str, *, json_logs: bool, trace: bool = False) -> None:
+    """Report a failed command; ``trace`` adds the traceback of the exception being handled."""
+    if json_logs:
+        logging.getLogger("eidos_cli").error(
+            "command failed", extra={"command": prog, "error": message}, exc_info=trace
+        )
+        return
+    if trace:  # --debug: the trace first, so the error stays the last line
+        logging.getLogger("eidos_cli").debug("internal error", exc_info=True)
+    line = f"{prog}: error: {message}"
+    if sys.stderr.isatty():
+        line = f"\033[31m{line}\033[0m"
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
 def setup(*, debug: bool, json_logs: bool) -> None:
