@@ -1,0 +1,162 @@
+"""``eidos-cli diff A B``: what changed from document A to document B.
+
+Two snapshots give their drift (readings added, removed, changed); two recipes what moving from
+A to B would change in a cluster (components, versions, values, constraints, order). The pure
+comparison is :mod:`eidos_core.diff`; this module reads the two documents, checks they are of
+one kind, and writes the result. With ``--fail-on-drift`` a difference exits 7 after the
+result is written, like ``validate --fail-on-error``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from typing import Any
+
+from eidos_cli.options import add_bool, add_kubeconfig
+from eidos_core.diff import (
+    DEFAULT_IGNORES,
+    RECIPE,
+    Diff,
+    diff_recipes,
+    diff_snapshots,
+    diff_to_document,
+    document_subject,
+    render_diff_table,
+)
+from eidos_core.errors import InvalidRequestError, ValidationFailedError
+from eidos_core.io.documents import FORMATS, Format, read_document, render
+from eidos_core.io.local import write_file_atomic, write_stdout
+from eidos_core.io.uri import Location, Scheme, parse_uri
+from eidos_core.recipe.result import recipe_from_document
+from eidos_core.snapshot.model import snapshot_from_document
+
+log = logging.getLogger("eidos_cli.diff")
+
+DEFAULT_FORMAT: Format = "table"
+
+EXAMPLE = f"""examples:
+  eidos-cli diff before.yaml after.yaml                      # drift between two snapshots
+  eidos-cli diff cm://gpu-operator/eidos-snapshot today.yaml --fail-on-drift
+  eidos-cli snapshot | eidos-cli diff baseline.yaml - --ignore 'SystemD/*' --ignore '*Timestamp*'
+  eidos-cli recipe --gpu h100 -o old.yaml && eidos-cli recipe --gpu gb200 -o new.yaml
+  eidos-cli diff old.yaml new.yaml -t json                   # what the change does to a cluster
+
+paths: snapshots Type/subtype/key (K8s/server/version) and metadata/key; recipes
+  metadata/…, criteria/<field>, constraints/<name>, componentRefs/<name>[/<field>],
+  componentRefs/<name>/overrides/<dotted.values.path>, deploymentOrder.
+
+outputs:
+  table  one aligned row per change (CHANGE PATH OLD NEW, long values cut) and a summary line
+  yaml   a kind: Diff document: sources, ignore patterns, summary counts, every change whole
+  json   the same document as JSON
+
+ignored by default (--default-ignores=false to compare them): {", ".join(DEFAULT_IGNORES)}
+
+exit codes: 0 compared (differences or not), 7 they differ (with --fail-on-drift),
+  2 bad input (different kinds, a bad pattern), 3 input not found, 4 forbidden, 6 unavailable"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "diff",
+        help="compare two snapshots (drift) or two recipes (an upgrade)",
+        description=(
+            "List what changed from A to B: for two snapshots the readings added, removed and changed; for "
+            "two recipeResults the components, versions, values paths, constraints, criteria and deployment "
+            "order that differ. A and B must be of the same kind."
+        ),
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    for name in ("A", "B"):
+        p.add_argument(
+            name.lower(), metavar=name,
+            help=f"the {'old' if name == 'A' else 'new'} document: a file, - for stdin (one of A and B), "
+            "cm://namespace/name or http(s)://",
+        )  # fmt: skip
+    p.add_argument(
+        "--ignore", action="append", default=[], metavar="PATTERN",
+        help="leave out changes whose path (or a /-ancestor of it) matches this glob, e.g. '*/timestamp', "
+        "'metadata.*', 'SystemD/*'; '.' and '/' are interchangeable (repeatable)",
+    )  # fmt: skip
+    add_bool(p, "--default-ignores", default=True, help=f"also ignore {', '.join(DEFAULT_IGNORES)}")
+    add_bool(p, "--fail-on-drift", default=False, help="exit 7 when A and B differ")
+    p.add_argument(
+        "-o", "--output", default="-", metavar="FILE", help="where to write the result: a file or - for stdout"
+    )
+    p.add_argument(
+        "-t", "--format", choices=FORMATS, default=DEFAULT_FORMAT, help=f"output format (default: {DEFAULT_FORMAT})"
+    )
+    add_kubeconfig(p)
+    p.set_defaults(run=run)
+
+
+def output_location(uri: str) -> Location:
+    """Checked before any input is read, so a bad destination costs nothing."""
+    loc = parse_uri(uri)
+    if loc.scheme not in (Scheme.STDIO, Scheme.FILE):
+        raise InvalidRequestError(f"--output {uri!r}: write the diff to a file or - (stdout)")
+    return loc
+
+
+async def _read_both(a: str, b: str, kubeconfig: str | None) -> tuple[Any, Any]:
+    if parse_uri(a).scheme is Scheme.STDIO and parse_uri(b).scheme is Scheme.STDIO:
+        raise InvalidRequestError("A and B cannot both read stdin (-)")
+    # raw: recipe fields keep their text (version 25.10 stays 25.10), as `validate` reads them.
+    return (
+        await read_document(a, kubeconfig=kubeconfig, raw=True),
+        await read_document(b, kubeconfig=kubeconfig, raw=True),
+    )
+
+
+def compare_documents(a_doc: Any, b_doc: Any, *, a: str, b: str, ignore: list[str]) -> Diff:
+    subject_a = document_subject(a_doc, source=a)
+    subject_b = document_subject(b_doc, source=b)
+    if subject_a != subject_b:
+        raise InvalidRequestError(
+            f"cannot compare a {subject_a} ({a}) with a {subject_b} ({b}): give two snapshots or two recipes",
+            details={"A": subject_a, "B": subject_b},
+        )
+    if subject_a == RECIPE:
+        return diff_recipes(recipe_from_document(a_doc, source=a), recipe_from_document(b_doc, source=b), ignore=ignore)
+    return diff_snapshots(
+        snapshot_from_document(a_doc, source=a), snapshot_from_document(b_doc, source=b), ignore=ignore
+    )
+
+
+def output(diff: Diff, fmt: Format, *, a: str, b: str) -> bytes:
+    if fmt == "table":
+        return render_diff_table(diff).encode()
+    return render(diff_to_document(diff, old_source=a, new_source=b), fmt)
+
+
+def run(args: argparse.Namespace) -> int:
+    fmt: Format = args.format
+    if fmt not in FORMATS:  # argparse checks choices; this guards callers that build args by hand
+        raise InvalidRequestError(f"unknown output format: {fmt!r}, valid formats are: {', '.join(FORMATS)}")
+    destination = output_location(args.output)
+    ignore = [*(DEFAULT_IGNORES if args.default_ignores else ()), *args.ignore]
+    a_doc, b_doc = asyncio.run(_read_both(args.a, args.b, args.kubeconfig))
+    diff = compare_documents(a_doc, b_doc, a=args.a, b=args.b, ignore=ignore)
+    body = output(diff, fmt, a=args.a, b=args.b)
+    if destination.scheme is Scheme.STDIO:
+        write_stdout(body)
+    else:
+        write_file_atomic(destination.path, body)
+    log.info(
+        "diff completed",
+        extra={
+            "subject": diff.subject,
+            "changes": len(diff.changes),
+            "ignored": diff.ignored,
+            "output": str(destination),
+        },
+    )
+    if diff.drifted and args.fail_on_drift:
+        raise ValidationFailedError(
+            f"{args.a} and {args.b} differ: {len(diff.changes)} change(s)",
+            details={"changes": len(diff.changes)},
+        )
+    return 0
