@@ -1,4 +1,4 @@
-"""Server settings: every environment variable is read and validated here, once, at start-up.
+"""Server settings: every flag and environment variable is read and validated here, once, at start-up.
 
 Each setting is declared once, as a field of :class:`Settings`: its variable, its command-line
 flag (every single-variable setting has one; the ``EIDOS_ALLOWED_*`` allow-lists are deployment
