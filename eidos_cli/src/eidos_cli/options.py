@@ -58,12 +58,20 @@ def add_list(parser: ArgumentContainer, *flags: str, metavar: str, help: str) ->
     )
 
 
-def add_output(parser: argparse.ArgumentParser, *, formats: Sequence[str] = FORMATS, what: str = "the result") -> None:
+def add_output(
+    parser: argparse.ArgumentParser,
+    *,
+    formats: Sequence[str] = FORMATS,
+    what: str = "the result",
+    configmap: bool = True,
+    format_help: str = "output format (default: yaml)",
+) -> None:
+    """``-o/--output`` and ``-t/--format``; ``configmap=False`` for output that is a file or stdout only."""
+    where = "a file, - for stdout, or cm://namespace/name" if configmap else "a file or - for stdout"
     parser.add_argument(
-        "-o", "--output", default="-", metavar="URI",
-        help=f"where to write {what}: a file, - for stdout, or cm://namespace/name (default: stdout)",
-    )  # fmt: skip
-    parser.add_argument("-t", "--format", choices=tuple(formats), default="yaml", help="output format (default: yaml)")
+        "-o", "--output", default="-", metavar="URI", help=f"where to write {what}: {where} (default: stdout)"
+    )
+    parser.add_argument("-t", "--format", choices=tuple(formats), default="yaml", help=format_help)
 
 
 def add_kubeconfig(parser: argparse.ArgumentParser) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from eidos_cli.commands import bundle, completion, data, recipe, snapshot, validate
+from eidos_cli.commands import bundle, completion, data, diff, query, recipe, snapshot, validate
 
 # Help lists commands in this order: the workflow's order.
-COMMANDS: tuple[ModuleType, ...] = (snapshot, recipe, validate, bundle, data, completion)
+COMMANDS: tuple[ModuleType, ...] = (snapshot, recipe, query, validate, bundle, diff, data, completion)
