@@ -118,7 +118,7 @@ async def test_unknown_parameter_404_405(make_client: MakeClient) -> None:
     assert resp.status == 404 and (await resp.json())["code"] == "NOT_FOUND"
     resp = await client.delete("/v1/recipe")
     assert resp.status == 405
-    assert resp.headers["Allow"] == "GET,POST"
+    assert resp.headers["Allow"] == "GET,HEAD,POST"  # HEAD beside every GET (issue 14)
     assert (await resp.json())["code"] == "METHOD_NOT_ALLOWED"
 
 
@@ -320,7 +320,7 @@ async def test_root_lists_routes_and_docs_served(make_client: MakeClient) -> Non
     client = await make_client()
     info = await (await client.get("/")).json()
     assert info["service"] == "eidosd" and info["routes"] == sorted(info["routes"])
-    assert "/v1/recipe" in info["routes"] and "/v1/bundle" in info["routes"]
+    assert {"/v1/recipe", "/v1/bundle", "/v1/query"} <= set(info["routes"])
     docs = await client.get("/docs")
     assert docs.status == 200 and docs.content_type == "text/html"
     page = await docs.text()

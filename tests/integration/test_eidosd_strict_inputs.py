@@ -1,5 +1,6 @@
 """Strict inputs on /v1/recipe (issue 14), over a real socket: conflicting repeated query values
-and an empty POST body are 400s in the JSON error envelope."""
+(gpu beside a different accelerator included) and an empty POST body are 400s in the JSON error
+envelope. /v1/query's are in test_eidosd_query.py."""
 
 from __future__ import annotations
 
@@ -41,6 +42,9 @@ def make_client(aiohttp_client: Any) -> Callable[[], Awaitable[Client]]:
         ("intent=training&intent=inference", ["intent"], ["training", "inference"]),
         ("nodes=4&nodes=8", ["nodes"], ["4", "8"]),
         ("gpu=h100&gpu=a100&accelerator=h100", ["gpu"], ["h100", "a100"]),
+        # gpu is accelerator's alias: a different GPU under the other name conflicts too
+        ("gpu=h100&accelerator=a100", ["accelerator", "gpu"], ["h100", "a100"]),
+        ("accelerator=gb200&intent=training&gpu=B200", ["accelerator", "gpu"], ["gb200", "B200"]),
     ],
 )
 async def test_conflicting_query_values_are_400(

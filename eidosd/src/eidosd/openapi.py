@@ -52,25 +52,30 @@ def clean(node: Any) -> Any:
 
 
 def contract(spec: dict[str, Any]) -> dict[str, Any]:
-    """What the decorators cannot say about /v1/recipe, added so the document matches the server.
+    """What the decorators cannot say about /v1/recipe and /v1/query, added so the document
+    matches the server.
 
-    * Every query parameter may be sent empty (``?service=`` means any): ``allowEmptyValue``.
+    * Every criteria query parameter may be sent empty (``?service=`` means any):
+      ``allowEmptyValue``. Not ``selector``: an empty one is a 400.
     * The POST body may be JSON or YAML; it is required (an empty body is a 400; ``{}`` or
       ``null`` is all any).
+
+    HEAD, which every GET route answers, is not listed: the same operation without the body.
     """
-    recipe = spec.get("paths", {}).get("/v1/recipe", {})
-    for param in recipe.get("get", {}).get("parameters", []):
-        if param.get("in") == "query":
-            param["allowEmptyValue"] = True
-    body = recipe.get("post", {}).get("requestBody")
-    if body is not None:
-        body["required"] = True
-        content = body["content"]
-        schema = content["application/json"]["schema"]
-        if "$ref" in schema:  # a null document is valid too (all any)
-            content["application/json"]["schema"] = {"allOf": [schema], "nullable": True}
-        for media in YAML_TYPES:
-            content.setdefault(media, content["application/json"])
+    for path in ("/v1/recipe", "/v1/query"):
+        operations = spec.get("paths", {}).get(path, {})
+        for param in operations.get("get", {}).get("parameters", []):
+            if param.get("in") == "query" and param.get("name") != "selector":
+                param["allowEmptyValue"] = True
+        body = operations.get("post", {}).get("requestBody")
+        if body is not None:
+            body["required"] = True
+            content = body["content"]
+            schema = content["application/json"]["schema"]
+            if "$ref" in schema:  # a null document is valid too (all any)
+                content["application/json"]["schema"] = {"allOf": [schema], "nullable": True}
+            for media in YAML_TYPES:
+                content.setdefault(media, content["application/json"])
     return spec
 
 

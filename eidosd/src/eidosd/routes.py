@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from functools import partial
 
 from aiohttp import web
 from aiohttp_apigami import docs, json_schema, querystring_schema, response_schema
@@ -12,30 +14,43 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from eidos_core import __version__
 from eidos_core.errors import InvalidRequestError
-from eidos_core.recipe.criteria import ANY, parse_criteria, parse_field, parse_nodes
+from eidos_core.recipe.criteria import ANY, Criteria, parse_criteria, parse_field, parse_nodes
 from eidosd import SERVICE_NAME
 from eidosd.errors import RequestTimeoutError
 from eidosd.keys import BODIES, FOLLOWER, LIFECYCLE, METRICS, RECIPES, SETTINGS
-from eidosd.pipeline import Cached, Pipeline, fallback
+from eidosd.pipeline import Cached, Handler, Pipeline, fallback
 from eidosd.recipes import RecipeService, Rendered
 from eidosd.schemas import (
+    QUERY_ANSWER,
     CriteriaQuerySchema,
     ErrorSchema,
     HealthSchema,
+    QueryQuerySchema,
     ReadySchema,
     RecipeCriteriaSchema,
     RecipeResultSchema,
+    SelectorQuerySchema,
     ServiceInfoSchema,
     document_errors,
 )
 
 IF_NONE_MATCH = istr("If-None-Match")
+CONTENT_TYPE = istr("Content-Type")
 QUERY_PARAMS = ("service", "accelerator", "gpu", "intent", "os", "nodes")
-PUBLIC_ROUTES = ("/", "/docs", "/health", "/metrics", "/openapi.json", "/ready", "/v1/bundle", "/v1/recipe")
+SELECTOR = "selector"
+PUBLIC_ROUTES = (
+    "/", "/docs", "/health", "/metrics", "/openapi.json", "/ready", "/v1/bundle", "/v1/query", "/v1/recipe",
+)  # fmt: skip
 _ERRORS = {
     400: "Invalid criteria (the message names the field and the allowed values).",
     429: "Rate limit exceeded; see Retry-After.",
     503: "Recipe data not loaded yet.",
+}
+_QUERY_ERRORS = {
+    **_ERRORS,
+    400: "Invalid criteria or a malformed selector (the message names the field and what is allowed).",
+    404: "Nothing at the selector: details.found is the longest path that exists, details.missing the next "
+    "segment, details.available the keys there.",
 }
 
 
@@ -61,14 +76,14 @@ def _refuse_conflicts(query: MultiMapping[str]) -> None:
     are the default, so absent. Raised before the recipe is rendered, so a conflicting query
     string never enters the query cache.
     """
-    # gpu beside a different accelerator is not refused (yet): the OpenAPI document cannot say
-    # so, and schemathesis's positive_data_acceptance would flag it (a group ("accelerator", "gpu")
-    # here once tests/schemathesis.toml expects that 400).
-    groups = (("service",), ("accelerator",), ("gpu",), ("intent",), ("os",), ("nodes",))
+    # gpu is accelerator's alias: one group. The OpenAPI document cannot say that a gpu beside a
+    # different accelerator is refused, so tests/schemathesis.toml expects this 400 for schema-valid
+    # input of /v1/recipe and /v1/query.
+    groups = (("service",), ("accelerator", "gpu"), ("intent",), ("os",), ("nodes",))
     for group in groups:
         seen: list[tuple[str, str, object]] = []
-        for name in group:
-            for value in query.getall(name, ()):
+        for name, value in query.items():  # in the order sent: the first value is named first
+            if name in group:
                 canonical = _canonical(name, value)
                 if canonical in (ANY, 0):  # "" and any are the default: absent, not a conflict
                     continue
@@ -96,18 +111,25 @@ def _refuse_conflicts(query: MultiMapping[str]) -> None:
 @document_errors(_ERRORS)
 async def get_recipe(request: web.Request) -> web.Response:
     """The query string is not in the query cache (``recipe_from_cache`` looked first)."""
-    recipes = request.app[RECIPES]
-    query_string = request.query_string
-    query = request.query
+    criteria = _query_criteria(request.query, QUERY_PARAMS)
+    return _recipe_response(request, request.app[RECIPES].render(criteria, request.query_string))
+
+
+def _refuse_unknown(query: MultiMapping[str], allowed: tuple[str, ...]) -> None:
     for name in query:
-        if name not in QUERY_PARAMS:
+        if name not in allowed:
             raise InvalidRequestError(
-                f"unknown query parameter {name!r} (allowed: {', '.join(QUERY_PARAMS)})",
-                details={"parameter": name, "allowed": list(QUERY_PARAMS)},
+                f"unknown query parameter {name!r} (allowed: {', '.join(allowed)})",
+                details={"parameter": name, "allowed": list(allowed)},
             )
+
+
+def _query_criteria(query: MultiMapping[str], allowed: tuple[str, ...]) -> Criteria:
+    """The criteria of a GET query string (unknown parameters and conflicting repeats refused)."""
+    _refuse_unknown(query, allowed)
     _refuse_conflicts(query)
     # exact: the spellings the OpenAPI enums list, no case folding (schemathesis holds us to it).
-    criteria = parse_criteria(
+    return parse_criteria(
         query.get("service"),
         query.get("accelerator"),
         query.get("intent"),
@@ -116,17 +138,27 @@ async def get_recipe(request: web.Request) -> web.Response:
         gpu=query.get("gpu"),
         exact=True,
     )
-    return _recipe_response(request, recipes.render(criteria, query_string))
 
 
-@docs(tags=["recipes"], summary="Resolve a recipe from a recipeCriteria document (JSON or YAML)")
-@json_schema(RecipeCriteriaSchema())
-@response_schema(RecipeResultSchema(), 200, description="The recipe.")
-@response_schema(ErrorSchema(), 408, description="The body did not arrive within READ_TIMEOUT.")
-@response_schema(ErrorSchema(), 413, description="The body is larger than the limit.")
-@response_schema(ErrorSchema(), 415, description="The Content-Encoding is not gzip, deflate or identity.")
-@document_errors(_ERRORS)
-async def post_recipe(request: web.Request) -> web.Response:
+def _selector(query: MultiMapping[str]) -> str:
+    """The one ``selector`` parameter (required; repeats must agree, like the criteria's)."""
+    values = query.getall(SELECTOR, ())
+    if not values:
+        raise InvalidRequestError(
+            "query parameter 'selector' is required (a dot path such as componentRefs.gpu-operator.version)",
+            details={"field": SELECTOR},
+        )
+    for value in values[1:]:
+        if value != values[0]:
+            raise InvalidRequestError(
+                f"conflicting values for selector: {values[0]!r} and {value!r} (send one value)",
+                details={"parameter": SELECTOR, "parameters": [SELECTOR], "values": [values[0], value]},
+            )
+    return values[0]
+
+
+async def _body_criteria(request: web.Request) -> Criteria:
+    """The criteria of a POST body (recipeCriteria, JSON or YAML; empty refused)."""
     settings = request.app[SETTINGS]
     try:
         async with asyncio.timeout(settings.read_timeout):
@@ -138,8 +170,62 @@ async def post_recipe(request: web.Request) -> web.Response:
             "request body is empty (send a recipeCriteria document; {} is all any)", details={"field": "body"}
         )
     # Decoded and parsed in a worker thread: a large body must not stall the loop (bodies.py).
-    criteria = await request.app[BODIES].criteria(body, request.headers.get("Content-Encoding", ""))
+    headers = request.headers
+    return await request.app[BODIES].criteria(body, headers.get("Content-Encoding", ""), headers.get(CONTENT_TYPE, ""))
+
+
+@docs(tags=["recipes"], summary="Resolve a recipe from a recipeCriteria document (JSON or YAML)")
+@json_schema(RecipeCriteriaSchema())
+@response_schema(RecipeResultSchema(), 200, description="The recipe.")
+@response_schema(ErrorSchema(), 408, description="The body did not arrive within READ_TIMEOUT.")
+@response_schema(ErrorSchema(), 413, description="The body is larger than the limit.")
+@response_schema(ErrorSchema(), 415, description="The Content-Encoding is not gzip, deflate or identity.")
+@document_errors(_ERRORS)
+async def post_recipe(request: web.Request) -> web.Response:
+    criteria = await _body_criteria(request)
     return _recipe_response(request, request.app[RECIPES].render(criteria))
+
+
+_SELECTOR_TEXT = (
+    "The selector is a dot path into the recipe: componentRefs.<component>.<field> (values: the "
+    "component's merged Helm values, as the bundle merges its values file(s) and the recipe's "
+    "overrides, before --set and node scheduling), constraints.<constraint name> (its value "
+    "expression), deploymentOrder, criteria.service, ...; a list item by its index from 0; a key "
+    "with dots in it (a constraint name) by its segments. The answer is the JSON value there, a "
+    "scalar too."
+)
+
+
+@docs(tags=["recipes"], summary="One value of the recipe resolved from query parameters",
+      description="The criteria parameters are those of GET /v1/recipe (same rules), plus the required "
+                  "selector. " + _SELECTOR_TEXT + " ETag and 304 as GET /v1/recipe.",
+      responses=QUERY_ANSWER)  # fmt: skip
+@querystring_schema(QueryQuerySchema())
+@document_errors(_QUERY_ERRORS)
+async def get_query(request: web.Request) -> web.Response:
+    """The query string is not in the answer cache (``answer_from_cache`` looked first)."""
+    query = request.query
+    criteria = _query_criteria(query, (*QUERY_PARAMS, SELECTOR))
+    rendered = request.app[RECIPES].query(criteria, _selector(query), request.query_string)
+    return _recipe_response(request, rendered)
+
+
+@docs(tags=["recipes"], summary="One value of the recipe resolved from a recipeCriteria document",
+      description="The body is the recipeCriteria document of POST /v1/recipe (JSON or YAML); the selector "
+                  "is the query parameter selector (the only one). " + _SELECTOR_TEXT,
+      responses=QUERY_ANSWER)  # fmt: skip
+@querystring_schema(SelectorQuerySchema())
+@json_schema(RecipeCriteriaSchema())
+@response_schema(ErrorSchema(), 408, description="The body did not arrive within READ_TIMEOUT.")
+@response_schema(ErrorSchema(), 413, description="The body is larger than the limit.")
+@response_schema(ErrorSchema(), 415, description="The Content-Encoding is not gzip, deflate or identity.")
+@document_errors(_QUERY_ERRORS)
+async def post_query(request: web.Request) -> web.Response:
+    query = request.query
+    _refuse_unknown(query, (SELECTOR,))
+    selector = _selector(query)
+    criteria = await _body_criteria(request)
+    return _recipe_response(request, request.app[RECIPES].query(criteria, selector))
 
 
 @docs(tags=["service"], summary="Service name, version and routes")
@@ -190,20 +276,50 @@ def recipe_from_cache(recipes: RecipeService) -> Cached:
     return from_cache
 
 
+def answer_from_cache(recipes: RecipeService) -> Cached:
+    """GET /v1/query for a query string answered before (as ``recipe_from_cache``)."""
+    cached_answer = recipes.cached_answer
+
+    def from_cache(request: web.Request) -> web.Response | None:
+        rendered = cached_answer(request.query_string)
+        return None if rendered is None else _recipe_response(request, rendered)
+
+    return from_cache
+
+
+def head_of(handler: Handler) -> Handler:
+    """``handler`` for HEAD: the same call (aiohttp sends the GET response's status and headers,
+    Content-Length included, without the body), without the OpenAPI attributes, so the document
+    lists GET alone and the HEAD route gets a wrapper, and metrics labels, of its own."""
+    return partial(handler)
+
+
+def add_get(router: web.UrlDispatcher, path: str, handler: Handler, wrap: Callable[[Handler, str], Handler]) -> None:
+    """GET ``path`` and HEAD beside it, each wrapped by ``wrap(handler, method)``."""
+    router.add_get(path, wrap(handler, "GET"), allow_head=False)
+    router.add_route("HEAD", path, wrap(head_of(handler), "HEAD"))
+
+
 def add_routes(app: web.Application, pipeline: Pipeline) -> None:
     """Application routes go through the pipeline; probes and metrics only through its thin
-    wrapper (never limited, never counted)."""
+    wrapper (never limited, never counted). Every GET route answers HEAD too (a route of its
+    own: counted with method HEAD, limited or exempt as the GET)."""
     router = app.router
-    router.add_get("/", pipeline.wrap(root, "/", "GET"), allow_head=False)
-    router.add_get("/health", pipeline.exempt(health), allow_head=False)
-    router.add_get("/ready", pipeline.exempt(ready), allow_head=False)
-    router.add_get("/metrics", pipeline.exempt(metrics), allow_head=False)
-    router.add_get(
-        "/v1/recipe",
-        pipeline.wrap(get_recipe, "/v1/recipe", "GET", cached=recipe_from_cache(app[RECIPES])),
-        allow_head=False,
-    )
+    recipes = app[RECIPES]
+
+    def exempt(handler: Handler, method: str) -> Handler:
+        return pipeline.exempt(handler)
+
+    add_get(router, "/", root, lambda h, method: pipeline.wrap(h, "/", method))
+    add_get(router, "/health", health, exempt)
+    add_get(router, "/ready", ready, exempt)
+    add_get(router, "/metrics", metrics, exempt)
+    recipe_hit = recipe_from_cache(recipes)
+    add_get(router, "/v1/recipe", get_recipe, lambda h, m: pipeline.wrap(h, "/v1/recipe", m, cached=recipe_hit))
     router.add_post("/v1/recipe", pipeline.wrap(post_recipe, "/v1/recipe", "POST"))
+    answer_hit = answer_from_cache(recipes)
+    add_get(router, "/v1/query", get_query, lambda h, m: pipeline.wrap(h, "/v1/query", m, cached=answer_hit))
+    router.add_post("/v1/query", pipeline.wrap(post_query, "/v1/query", "POST"))
 
 
 def add_fallback(app: web.Application, pipeline: Pipeline) -> None:

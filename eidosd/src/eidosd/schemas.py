@@ -26,6 +26,7 @@ from marshmallow import INCLUDE, RAISE, Schema, fields, validate
 from eidos_core.codec import Properties, record
 from eidos_core.recipe.criteria import ANY, DESCRIPTIONS, FIELDS, MAX_NODES, CriteriaDocument, api_pattern, one_of
 from eidos_core.recipe.model import Recipe
+from eidos_core.recipe.query import MAX_SELECTOR_CHARS, SELECTOR_PATTERN
 
 NULLABLE_REF = "x-eidos-nullable"  # field metadata: this nested object may also be null (openapi.clean)
 _SCHEMAS: dict[str, type[Schema]] = {}
@@ -85,6 +86,43 @@ class CriteriaQuerySchema(Schema):
         validate=validate.Range(min=0, max=MAX_NODES),
         metadata={"description": DESCRIPTIONS["nodes"] + " Decimal digits (leading + allowed); empty = any."},
     )
+
+
+def _selector_field() -> fields.String:
+    # The pattern is exactly what eidos_core.recipe.query.parse_selector takes.
+    return fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=MAX_SELECTOR_CHARS), validate.Regexp(SELECTOR_PATTERN)],
+        metadata={
+            "description": "Dot path into the recipe: componentRefs.<component>.<field or values path>, "
+            "constraints.<constraint name>, deploymentOrder, ...",
+            "example": "componentRefs.gpu-operator.version",
+        },
+    )
+
+
+class QueryQuerySchema(CriteriaQuerySchema):
+    """GET /v1/query: the criteria of GET /v1/recipe and the selector."""
+
+    selector = _selector_field()
+
+
+class SelectorQuerySchema(Schema):
+    """POST /v1/query's query string: the selector alone (the criteria are the body)."""
+
+    class Meta:
+        unknown = RAISE
+
+    selector = _selector_field()
+
+
+# Any JSON value: a scalar (a version), a list (deploymentOrder) or a mapping (a values tree).
+QUERY_ANSWER = {
+    200: {
+        "description": "The JSON value at the selector (ETag; 304 on If-None-Match).",
+        "content": {"application/json": {"schema": {"nullable": True}, "example": "v26.7.0"}},
+    }
+}
 
 
 class ErrorSchema(Schema):
