@@ -1,0 +1,342 @@
+"""``eidos-cli diff`` as a console-script process: two snapshots (the reference's two, when
+../shared is here, against a difference computed here independently), two recipes made by
+``eidos-cli recipe``, ``-`` for stdin, ``cm://`` against the emulated API server, the formats,
+--ignore, --fail-on-drift and bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eidos_core import yaml
+from tests.kube.emulator import KubeFixture
+
+EIDOS_CLI = shutil.which("eidos-cli", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]))
+NS = "gpu-operator"
+
+OLD: dict[str, Any] = {
+    "kind": "Snapshot",
+    "apiVersion": "eidos.nvidia.com/v1alpha1",
+    "metadata": {"timestamp": "2026-01-02T18:01:13Z", "version": "0.8.12", "source": "node-1"},
+    "measurements": [
+        {"type": "K8s", "subtypes": [{"subtype": "server", "data": {"version": "v1.30.14", "platform": "amd64"}}]},
+        {"type": "GPU", "subtypes": [{"subtype": "smi", "data": {"driver": "570.133.20", "gpu-count": 8}}]},
+    ],
+}
+NEW: dict[str, Any] = {
+    "kind": "Snapshot",
+    "apiVersion": "eidos.nvidia.com/v1alpha1",
+    "metadata": {"timestamp": "2026-02-01T08:00:00Z", "version": "0.8.12", "source": "node-1"},
+    "measurements": [
+        {"type": "K8s", "subtypes": [{"subtype": "server", "data": {"version": "v1.32.9", "platform": "amd64"}}]},
+        {"type": "GPU", "subtypes": [{"subtype": "smi", "data": {"driver": "570.133.20", "mig": True}}]},
+    ],
+}
+OLD_NEW_CHANGES = [
+    {"path": "GPU/smi/gpu-count", "change": "removed", "old": 8},
+    {"path": "GPU/smi/mig", "change": "added", "new": True},
+    {"path": "K8s/server/version", "change": "changed", "old": "v1.30.14", "new": "v1.32.9"},
+]
+
+
+def cli(*args: str, cwd: Path, stdin: bytes | None = None) -> tuple[int, str, str]:
+    assert EIDOS_CLI, "the eidos-cli console script is not installed"
+    proc = subprocess.run([EIDOS_CLI, *args], cwd=cwd, input=stdin, capture_output=True, timeout=60, check=False)
+    return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+
+
+async def cli_async(*args: str, cwd: Path) -> tuple[int, str, str]:
+    """For tests whose emulated API server runs on this event loop: the loop must keep running."""
+    assert EIDOS_CLI
+    proc = await asyncio.create_subprocess_exec(
+        EIDOS_CLI, *args, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    async with asyncio.timeout(60):
+        out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+@pytest.fixture
+def snaps(tmp_path: Path) -> tuple[str, str]:
+    old, new = tmp_path / "old.yaml", tmp_path / "new.json"
+    old.write_text(yaml.dump(OLD))
+    new.write_text(json.dumps(NEW))
+    return str(old), str(new)
+
+
+def table_rows(out: str) -> list[list[str]]:
+    """The table's rows below its header, cut into cells at runs of two or more blanks."""
+    lines = out.splitlines()
+    assert lines[0].split() == ["CHANGE", "PATH", "OLD", "NEW"], out
+    rows = []
+    for line in lines[1:]:
+        if not line:
+            break
+        rows.append(re.split(r" {2,}", line))
+    return rows
+
+
+# ---------------------------------------------------------------- the two reference snapshots
+
+
+def reading_text(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def readings(path: Path) -> dict[str, Any]:
+    """type/subtype/key → reading, written out here rather than with eidos_core.diff."""
+    doc = yaml.load(path.read_bytes())
+    flat = {}
+    for measurement in doc["measurements"]:
+        for sub in measurement["subtypes"]:
+            for key, value in sub["data"].items():
+                flat[f"{measurement['type']}/{sub['subtype']}/{key}"] = value
+    flat |= {f"metadata/{k}": v for k, v in doc["metadata"].items() if k not in ("timestamp", "version")}
+    return flat
+
+
+def expected_changes(old: dict[str, Any], new: dict[str, Any]) -> set[tuple[str, str, str, str]]:
+    found = set()
+    for path in old.keys() | new.keys():
+        if path not in new:
+            found.add((path, "removed", reading_text(old[path]), ""))
+        elif path not in old:
+            found.add((path, "added", "", reading_text(new[path])))
+        elif reading_text(old[path]) != reading_text(new[path]):
+            found.add((path, "changed", reading_text(old[path]), reading_text(new[path])))
+    return found
+
+
+def side(change: dict[str, Any], key: str) -> str:
+    return reading_text(change[key]) if key in change else ""
+
+
+def test_the_reference_snapshots_differ_by_exactly_their_differences(reference_dir: Path, tmp_path: Path) -> None:
+    h100, gb200 = reference_dir / "snapshots" / "h100.yaml", reference_dir / "snapshots" / "gb200.yaml"
+    code, out, err = cli("diff", str(h100), str(gb200), "-t", "json", cwd=tmp_path)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert (doc["kind"], doc["subject"], doc["oldSource"], doc["newSource"]) == (
+        "Diff",
+        "Snapshot",
+        str(h100),
+        str(gb200),
+    )
+    got = {
+        (
+            c["path"],
+            c["change"],
+            reading_text(c["old"]) if "old" in c else "",
+            reading_text(c["new"]) if "new" in c else "",
+        )
+        for c in doc["changes"]
+    }
+    expected = expected_changes(readings(h100), readings(gb200))
+    assert got == expected
+    assert len(doc["changes"]) == len(got)  # no path listed twice
+    assert ("GPU/smi/gpu.model", "changed", "NVIDIA H100 80GB HBM3", "NVIDIA GB200") in got
+    summary = doc["summary"]
+    assert summary["total"] == len(expected) == summary["added"] + summary["removed"] + summary["changed"]
+    assert summary["ignored"] == 1  # the timestamps differ; both were written by agent 0.8.12
+
+
+def test_a_reference_snapshot_with_itself_reports_none_and_exits_0(reference_dir: Path, tmp_path: Path) -> None:
+    h100 = str(reference_dir / "snapshots" / "h100.yaml")
+    code, out, err = cli("diff", h100, h100, "--fail-on-drift", cwd=tmp_path)
+    assert (code, out) == (0, "no differences\n"), err
+
+
+def test_different_reference_snapshots_exit_7_with_fail_on_drift(reference_dir: Path, tmp_path: Path) -> None:
+    h100, gb200 = (str(reference_dir / "snapshots" / f"{n}.yaml") for n in ("h100", "gb200"))
+    code, out, err = cli("diff", h100, gb200, "--fail-on-drift", cwd=tmp_path)
+    assert code == 7
+    assert "GPU/smi/gpu.model" in out  # the table is written before the verdict
+    assert f"{h100} and {gb200} differ:" in err
+
+
+# ---------------------------------------------------------------- snapshots, formats, flags
+
+
+def test_json_yaml_and_table_agree(snaps: tuple[str, str], tmp_path: Path) -> None:
+    old, new = snaps
+    code, out, err = cli("diff", old, new, "-t", "json", cwd=tmp_path)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["changes"] == OLD_NEW_CHANGES
+    assert doc["ignore"] == ["metadata/timestamp", "metadata/version"]
+    assert doc["summary"] == {"added": 1, "removed": 1, "changed": 1, "total": 3, "ignored": 1}
+
+    code, out, _ = cli("diff", old, new, "-t", "yaml", cwd=tmp_path)
+    assert code == 0 and yaml.load(out) == doc
+
+    code, out, _ = cli("diff", old, new, cwd=tmp_path)  # table is the default
+    assert code == 0
+    cells: dict[str, Any] = {"true": True, "8": 8}  # the table's text of the JSON values
+    assert [
+        {"path": path, "change": change} | {k: cells.get(v, v) for k, v in (("old", old_), ("new", new_)) if v != "-"}
+        for change, path, old_, new_ in table_rows(out)
+    ] == doc["changes"]
+    assert out.endswith("\n\n1 changed, 1 added, 1 removed (1 ignored: metadata/timestamp, metadata/version)\n")
+
+
+def test_ignore_patterns_and_default_ignores(snaps: tuple[str, str], tmp_path: Path) -> None:
+    old, new = snaps
+    code, out, err = cli("diff", old, new, "-t", "json", "--ignore", "GPU/*", "--ignore", "*.version", cwd=tmp_path)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["changes"] == [] and doc["summary"]["ignored"] == 4
+    assert doc["ignore"] == ["metadata/timestamp", "metadata/version", "GPU/*", "*.version"]
+
+    code, out, _ = cli("diff", old, new, "-t", "json", "--default-ignores=false", cwd=tmp_path)
+    doc = json.loads(out)
+    assert doc["changes"][0] == {
+        "path": "metadata/timestamp", "change": "changed", "old": "2026-01-02T18:01:13Z", "new": "2026-02-01T08:00:00Z",
+    }  # fmt: skip
+    assert doc["ignore"] == [] and doc["summary"]["ignored"] == 0
+
+    code, _, err = cli("diff", old, new, "--ignore", "", cwd=tmp_path)
+    assert code == 2 and "--ignore: empty pattern" in err
+
+
+def test_fail_on_drift(snaps: tuple[str, str], tmp_path: Path) -> None:
+    old, new = snaps
+    assert cli("diff", old, new, "--fail-on-drift", cwd=tmp_path)[0] == 7
+    assert cli("diff", old, new, "--fail-on-drift=false", cwd=tmp_path)[0] == 0
+    assert cli("diff", old, new, cwd=tmp_path)[0] == 0  # without it, exit 0 either way
+    assert cli("diff", old, old, "--fail-on-drift", cwd=tmp_path)[0] == 0
+    # Only ignored differences: no drift.
+    assert cli("diff", old, new, "--fail-on-drift", "--ignore", "GPU", "--ignore", "K8s", cwd=tmp_path)[0] == 0
+
+
+def test_one_input_from_stdin(snaps: tuple[str, str], tmp_path: Path) -> None:
+    old, new = snaps
+    code, out, err = cli("diff", old, "-", "-t", "json", cwd=tmp_path, stdin=Path(new).read_bytes())
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["newSource"] == "-" and doc["changes"] == OLD_NEW_CHANGES
+
+    code, out, err = cli("diff", "-", "-", cwd=tmp_path, stdin=b"")
+    assert code == 2 and "A and B cannot both read stdin (-)" in err and out == ""
+
+
+def test_output_to_a_file(snaps: tuple[str, str], tmp_path: Path) -> None:
+    old, new = snaps
+    target = tmp_path / "drift.json"
+    code, out, err = cli("diff", old, new, "-t", "json", "-o", str(target), cwd=tmp_path)
+    assert code == 0 and out == "", err
+    assert json.loads(target.read_text())["changes"] == OLD_NEW_CHANGES
+
+    code, out, err = cli("diff", old, new, "-o", "cm://ns/drift", cwd=tmp_path)
+    assert code == 2 and "--output 'cm://ns/drift': write the diff to a file or -" in err
+
+
+@pytest.mark.parametrize(
+    ("b", "code", "message"),
+    [
+        ("recipe.yaml", 2, "cannot compare a Snapshot ("),
+        ("report.yaml", 2, "kind 'ValidationResult' cannot be compared (allowed: Snapshot, recipeResult)"),
+        ("absent.yaml", 3, "absent.yaml"),
+        ("bad.yaml", 2, "measurements"),
+    ],
+)
+def test_bad_inputs(snaps: tuple[str, str], tmp_path: Path, b: str, code: int, message: str) -> None:
+    (tmp_path / "recipe.yaml").write_text("kind: recipeResult\ncomponentRefs: []\n")
+    (tmp_path / "report.yaml").write_text("kind: ValidationResult\nresults: []\n")
+    (tmp_path / "bad.yaml").write_text("kind: Snapshot\nmeasurements: 5\n")
+    got, out, err = cli("diff", snaps[0], b, "--fail-on-drift", cwd=tmp_path)
+    assert (got, out) == (code, ""), err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_help_has_examples_and_describes_each_output(tmp_path: Path) -> None:
+    code, out, _ = cli("diff", "--help", cwd=tmp_path)
+    assert code == 0
+    assert "eidos-cli diff before.yaml after.yaml" in out
+    for line in ("table  one aligned row per change", "yaml   a kind: Diff document", "json   the same document"):
+        assert line in out
+    for flag in ("--ignore PATTERN", "--fail-on-drift", "--default-ignores", "-t {yaml,json,table}", "-o FILE"):
+        assert flag in out
+    code, out, _ = cli("--help", cwd=tmp_path)
+    assert code == 0 and re.search(r"^\s+diff\s+compare two snapshots", out, re.M)
+
+
+# ---------------------------------------------------------------- recipes
+
+
+def test_two_recipes_list_component_version_and_values_differences(tmp_path: Path) -> None:
+    files = {}
+    for gpu in ("h100", "gb200"):
+        target = tmp_path / f"{gpu}.yaml"
+        code, _, err = cli("recipe", "--service", "eks", "--gpu", gpu, "--intent", "training", "-o", str(target),
+                           cwd=tmp_path)  # fmt: skip
+        assert code == 0, err
+        files[gpu] = yaml.load(target.read_bytes())
+    code, out, err = cli("diff", "h100.yaml", "gb200.yaml", "-t", "json", cwd=tmp_path)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["subject"] == "recipeResult"
+    changes = {c["path"]: c for c in doc["changes"]}
+
+    # Components added or removed, and versions changed, from the two documents directly.
+    old = {r["name"]: r for r in files["h100"]["componentRefs"]}
+    new = {r["name"]: r for r in files["gb200"]["componentRefs"]}
+    expected = {f"componentRefs/{n}": ("added", None, new[n].get("version")) for n in new.keys() - old.keys()}
+    expected |= {f"componentRefs/{n}": ("removed", old[n].get("version"), None) for n in old.keys() - new.keys()}
+    expected |= {
+        f"componentRefs/{n}/version": ("changed", old[n]["version"], new[n]["version"])
+        for n in old.keys() & new.keys()
+        if old[n].get("version") != new[n].get("version")
+    }
+    got = {
+        path: (c["change"], c.get("old"), c.get("new"))
+        for path, c in changes.items()
+        if re.fullmatch(r"componentRefs/[^/]+(/version)?", path)
+    }
+    assert got == expected
+    assert "componentRefs/nvidia-dra-driver-gpu" in got  # gb200 brings the DRA driver
+
+    assert changes["criteria/accelerator"] == {"path": "criteria/accelerator", "change": "changed",
+                                               "old": "h100", "new": "gb200"}  # fmt: skip
+    values = changes["componentRefs/gpu-operator/overrides/driver.kernelModuleConfig.name"]
+    assert values == {
+        "path": "componentRefs/gpu-operator/overrides/driver.kernelModuleConfig.name",
+        "change": "added",
+        "new": new["gpu-operator"]["overrides"]["driver"]["kernelModuleConfig"]["name"],
+    }
+    order = changes["deploymentOrder"]
+    assert (order["old"], order["new"]) == (files["h100"]["deploymentOrder"], files["gb200"]["deploymentOrder"])
+    constraints = {p for p in changes if p.startswith("constraints/")}
+    assert "constraints/K8s.server.version" in constraints
+
+    code, out, err = cli("diff", "h100.yaml", "h100.yaml", "--fail-on-drift", cwd=tmp_path)
+    assert (code, out) == (0, "no differences\n"), err
+
+
+# ---------------------------------------------------------------- cm://
+
+
+async def test_one_input_from_a_configmap(kube: KubeFixture, snaps: tuple[str, str], tmp_path: Path) -> None:
+    kube.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    kube.put({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "eidos-snapshot", "namespace": NS},
+              "data": {"snapshot.yaml": yaml.dump(OLD), "format": "yaml"}})  # fmt: skip
+    old, new = snaps
+    code, out, err = await cli_async("diff", f"cm://{NS}/eidos-snapshot", new, "-t", "json", cwd=tmp_path)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["oldSource"] == f"cm://{NS}/eidos-snapshot" and doc["changes"] == OLD_NEW_CHANGES
+
+    code, out, err = await cli_async("diff", old, f"cm://{NS}/eidos-snapshot", "--fail-on-drift", cwd=tmp_path)
+    assert (code, out) == (0, "no differences\n"), err
+
+    code, _, err = await cli_async("diff", f"cm://{NS}/absent", new, cwd=tmp_path)
+    assert code == 3 and f"{NS}/absent" in err
