@@ -17,7 +17,9 @@ from typing import Any
 
 import pytest
 
+from eidos_cli.__main__ import main
 from eidos_core import yaml
+from tests.hostile.payloads import PAYLOADS
 from tests.kube.emulator import KubeFixture
 
 EIDOS_CLI = shutil.which("eidos-cli", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]))
@@ -340,3 +342,22 @@ async def test_one_input_from_a_configmap(kube: KubeFixture, snaps: tuple[str, s
 
     code, _, err = await cli_async("diff", f"cm://{NS}/absent", new, cwd=tmp_path)
     assert code == 3 and f"{NS}/absent" in err
+
+
+# ---------------------------------------------------------------- hostile documents
+
+
+@pytest.mark.parametrize("payload", sorted(PAYLOADS))
+def test_a_hostile_document_on_either_side_is_bad_input(
+    payload: str, snaps: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / f"{payload}.yaml"
+    bad.write_bytes(PAYLOADS[payload])
+    for argv in (["diff", str(bad), snaps[0]], ["diff", snaps[0], str(bad)]):
+        try:
+            code = main(argv)
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        assert (code, out) == (2, ""), err
+        assert bad.name in err and "Traceback" not in err
