@@ -38,8 +38,14 @@ class ChangeKind(StrEnum):
     CHANGED = "changed"
 
 
-# Absent from one side: distinct from None, which a Helm value may be.
-MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
+class _Missing:
+    """No value on this side (added or removed): distinct from None, which a Helm value may be."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
 
 
 @dataclass(frozen=True, slots=True)
