@@ -12,7 +12,7 @@ import pytest
 CORE = Path(__file__).resolve().parents[2] / "eidos_core"
 
 # Lowest first. "" is the package root (eidos_core/__init__.py, errors.py, durations.py).
-LAYERS = ("", "yaml", "codec", "recipe", "snapshot", "validate", "data", "resolve", "kube", "io", "sources")
+LAYERS = ("", "yaml", "codec", "recipe", "snapshot", "validate", "diff", "data", "resolve", "kube", "io", "sources")
 
 
 def package_of(path: Path) -> str:
