@@ -16,6 +16,7 @@ from openapi_spec_validator import validate
 
 from eidos_core import yaml
 from eidos_core.recipe.criteria import ACCELERATORS, ANY, INTENTS, MAX_NODES, OS_TYPES, SERVICES, api_pattern
+from eidos_core.recipe.query import SELECTOR_PATTERN
 from eidosd.openapi import document
 from eidosd.routes import QUERY_PARAMS
 from tests.conftest import REPO
@@ -45,7 +46,17 @@ def test_committed_spec_has_not_drifted(spec: dict[str, Any]) -> None:
 
 def test_every_endpoint_parameter_and_error_documented(spec: dict[str, Any]) -> None:
     paths = spec["paths"]
-    assert {"/", "/health", "/ready", "/metrics", "/v1/recipe"} <= set(paths)
+    assert {"/", "/health", "/ready", "/metrics", "/v1/recipe", "/v1/query"} <= set(paths)
+    assert all("head" not in operations for operations in paths.values())  # HEAD: GET without the body
+    query = {p["name"]: p for p in paths["/v1/query"]["get"]["parameters"]}
+    assert tuple(query) == (*QUERY_PARAMS, "selector")
+    assert query["selector"]["required"] is True and "allowEmptyValue" not in query["selector"]
+    assert query["selector"]["schema"]["pattern"] == SELECTOR_PATTERN
+    post_query = paths["/v1/query"]["post"]
+    assert [p["name"] for p in post_query["parameters"]] == ["selector"]
+    assert post_query["requestBody"] == paths["/v1/recipe"]["post"]["requestBody"]
+    for method in ("get", "post"):
+        assert {"200", "400", "404", "429", "503"} <= set(paths["/v1/query"][method]["responses"])
     get = paths["/v1/recipe"]["get"]
     params = {p["name"]: p["schema"] for p in get["parameters"]}
     assert tuple(params) == QUERY_PARAMS
@@ -110,6 +121,19 @@ def test_generated_python_client_calls_live_server(tmp_path: Path, run_eidosd: R
         assert result.criteria.accelerator.value == "gb200"  # the result's criteria are canonical
         names = [ref.name for ref in result.component_refs]
         assert names == sorted(names)
+        # GET /v1/query: the same recipe's value at a selector, a bare JSON scalar.
+        get_query = importlib.import_module("eidos_client.api.recipes.get_v1_query")
+        gpu_operator = next(ref for ref in result.component_refs if ref.name == "gpu-operator")
+        answer = get_query.sync_detailed(
+            client=client, service="eks", accelerator="gb200", intent="training",
+            selector="componentRefs.gpu-operator.version",
+        )  # fmt: skip
+        assert answer.status_code == 200
+        assert json.loads(answer.content) == gpu_operator.version
+        missing = get_query.sync_detailed(client=client, selector="componentRefs.gpu-operator.nope")
+        assert missing.status_code == 404
+        assert isinstance(missing.parsed, models.Error)
+        assert missing.parsed.details["found"] == "componentRefs.gpu-operator"
     finally:
         sys.path.remove(str(tmp_path))
         for name in [m for m in sys.modules if m.startswith("eidos_client")]:
