@@ -115,3 +115,33 @@ def test_decode_body_errors() -> None:
     with pytest.raises(InvalidRequestError, match="invalid deflate data"):
         decode_body(b"\x78\x9c garbage", "deflate", 100)
     assert decode_body(b"", "gzip", 100) == b""
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"kind": "recipeCriteria", "spec": {"service": "eks",}}', "Expecting property name"),
+        (b'{"kind": "recipeCriteria", "kind": "recipeCriteria"}', "duplicate key 'kind'"),
+        (b"kind: recipeCriteria\nspec: {}\n", "Expecting value"),
+        (b'{"spec": {"nodes": NaN}}', "NaN is not a JSON number"),
+    ],
+)
+async def test_a_body_sent_as_json_gets_json_errors(client: Client, body: bytes, reason: str) -> None:
+    """Content-Type: application/json means JSON: the error is JSON's, with its line and column
+    where it has them (the same body without the header is read as YAML)."""
+    resp = await client.post("/v1/recipe", data=body, headers={"Content-Type": "application/json; charset=utf-8"})
+    doc = await resp.json()
+    assert resp.status == 400, doc
+    assert doc["code"] == "INVALID_REQUEST"
+    assert doc["message"].startswith("request body") and "invalid JSON: " + reason in doc["message"], doc
+    assert "YAML" not in doc["message"] and "mapping values" not in doc["message"]
+
+
+async def test_yaml_and_untyped_bodies_still_read_as_yaml(client: Client) -> None:
+    yaml_body = b"kind: recipeCriteria\nspec:\n  service: gke\n  os: cos\n"
+    for content_type in ("application/yaml", "text/plain", "application/octet-stream"):
+        resp = await client.post("/v1/recipe", data=yaml_body, headers={"Content-Type": content_type})
+        assert resp.status == 200, (content_type, await resp.text())
+    # JSON that YAML also reads, sent as JSON, answers as before.
+    resp = await client.post("/v1/recipe", data=BODY, headers={"Content-Type": "application/vnd.eidos+json"})
+    assert resp.status == 200
