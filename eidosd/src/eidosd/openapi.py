@@ -92,7 +92,10 @@ def setup_openapi(app: web.Application, wrap: Callable[[Handler], Handler]) -> N
             url="",  # no routes of apigami's own: ours below
             openapi_version="3.0.3",
             in_place=True,
-            info={"description": "Validated GPU cluster recipes: components, versions, values and constraints."},
+            info={
+                "description": "Validated GPU cluster recipes: components, versions, values and constraints. "
+                "Every GET operation answers HEAD too: the same status and headers, without the body."
+            },
         )
         spec = app[SWAGGER_DICT] = contract(clean(app[SWAGGER_DICT]))
     spec_body = json.dumps(spec).encode()
