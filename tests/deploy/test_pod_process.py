@@ -81,7 +81,7 @@ def test_probes_and_a_recipe_over_http(eidosd_pod: PodProcess) -> None:
     assert body["kind"] == "recipeResult"
     assert body["criteria"] == {"service": "eks", "accelerator": "h100", "intent": "training", "os": "ubuntu"}
     assert "eks" in body["metadata"]["appliedOverlays"]
-    assert headers["X-RateLimit-Limit"] == eidosd_pod.env["RATE_BURST"]  # the bucket the Deployment configures
+    assert headers["X-RateLimit-Limit"] == eidosd_pod.env["RATE_LIMIT"]  # the rate the Deployment configures
     status, body, _ = http(eidosd_pod.url + "/v1/recipe?os=windows")
     assert status == 400 and body["code"] == "INVALID_REQUEST"
 

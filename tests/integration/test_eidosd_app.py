@@ -60,7 +60,7 @@ async def test_recipe_headers_and_etag(make_client: MakeClient) -> None:
     assert doc["kind"] == "recipeResult"
     assert doc["criteria"] == {"service": "eks", "accelerator": "h100", "intent": "training", "os": "any"}
     assert resp.headers["Cache-Control"] == "public, max-age=600"
-    assert resp.headers["X-RateLimit-Limit"] == "200"
+    assert resp.headers["X-RateLimit-Limit"] == "100"  # the rate per second (RATE_LIMIT), as the reference sends it
     assert int(resp.headers["X-RateLimit-Remaining"]) == 199
     assert "X-RateLimit-Reset" in resp.headers
     etag = resp.headers["ETag"]
@@ -188,7 +188,9 @@ async def test_429_carries_the_rate_limit_headers_of_a_success(make_client: Make
     assert (last.status, last.headers["X-RateLimit-Remaining"], last.headers["X-RateLimit-Reset"]) == (404, "0", "4")
     refused = await client.get("/v1/recipe", headers={"X-Request-Id": "refused-1"})
     assert refused.status == 429
-    assert refused.headers["X-RateLimit-Limit"] == first.headers["X-RateLimit-Limit"] == "2"
+    assert (
+        refused.headers["X-RateLimit-Limit"] == first.headers["X-RateLimit-Limit"] == "0.5"
+    )  # the rate; the burst is in the 429 details
     assert refused.headers["X-RateLimit-Remaining"] == "0"
     assert refused.headers["X-RateLimit-Reset"] == "4"  # 2 tokens short at 0.5/s
     assert refused.headers["Retry-After"] == "2"  # one token at 0.5/s
@@ -340,3 +342,23 @@ def test_every_route_is_wrapped() -> None:
     app = create_app(Settings())
     unwrapped = [route for route in app.router.routes() if not getattr(route.handler, WRAPPED, False)]
     assert unwrapped == []
+
+
+async def test_every_json_response_has_the_same_content_type(make_client: MakeClient) -> None:
+    """Probes, service info, recipes, queries, errors: ``application/json`` exactly (no charset
+    on some and not on others)."""
+    client = await make_client()
+    requests = [
+        ("GET", "/", None), ("GET", "/health", None), ("GET", "/ready", None), ("GET", "/openapi.json", None),
+        ("GET", "/v1/recipe?gpu=h100", None), ("GET", "/v1/recipe?os=windows", None),
+        ("GET", "/v1/query?selector=deploymentOrder", None), ("GET", "/v1/query?selector=nope", None),
+        ("POST", "/v1/recipe", "{}"), ("POST", "/v1/recipe", "{"), ("PUT", "/v1/recipe", None),
+        ("GET", "/nowhere", None), ("POST", "/v1/bundle", "x"),
+    ]  # fmt: skip
+    seen = {}
+    for method, path, body in requests:
+        resp = await client.request(method, path, data=body)
+        await resp.read()
+        seen[(method, path, resp.status)] = resp.headers["Content-Type"]
+    assert set(seen.values()) == {"application/json"}, seen
+    assert {status for _, _, status in seen} == {200, 400, 404, 405}  # successes and each kind of error

@@ -157,3 +157,21 @@ def test_schemathesis_every_check_finds_nothing(tmp_path: Path, run_eidosd: RunE
     generated = re.search(r"(\d+) generated, (\d+) passed", run.stdout)
     assert generated, run.stdout[-2000:]
     assert int(generated.group(1)) >= 1000 and generated.group(1) == generated.group(2)
+
+
+def test_rate_limit_headers_are_documented_on_every_limited_response(spec: dict[str, Any]) -> None:
+    """One documented meaning: X-RateLimit-Limit is requests per second, X-RateLimit-Reset a
+    delay in seconds (not a Unix time); on every response of every rate-limited route."""
+    headers = spec["components"]["headers"]
+    assert "per second" in headers["X-RateLimit-Limit"]["description"]
+    assert "not a Unix time" in headers["X-RateLimit-Reset"]["description"]
+    limited = {"/", "/v1/recipe", "/v1/query", "/v1/bundle"}
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                documented = set(response.get("headers", {}))
+                wanted = {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-Request-Id"}
+                if path in limited:
+                    assert wanted <= documented, (method, path, status)
+                else:
+                    assert not documented & wanted, (method, path, status)  # probes, metrics, docs: never limited

@@ -90,8 +90,12 @@ def test_clock_standing_still_or_going_back_adds_nothing() -> None:
     assert limiter.try_acquire().allowed
 
 
-def test_limit_header_is_the_burst() -> None:
-    assert RateLimiter(rate=100, burst=200).limit_header == "200"
+@pytest.mark.parametrize(
+    ("rate", "header"),
+    [(100, "100"), (100.0, "100"), (0.5, "0.5"), (1e6, "1000000"), (1e-7, "0.0000001"), (2.25, "2.25")],
+)
+def test_limit_header_is_the_rate_per_second(rate: float, header: str) -> None:
+    assert RateLimiter(rate=rate, burst=200).limit_header == header
 
 
 @pytest.mark.parametrize(("rate", "burst"), [(0, 1), (-1, 1), (float("inf"), 1), (float("nan"), 1), (1, 0)])

@@ -51,6 +51,33 @@ def clean(node: Any) -> Any:
     return node
 
 
+RATE_LIMITED_PATHS = ("/", "/v1/recipe", "/v1/query", "/v1/bundle")
+RESPONSE_HEADERS: dict[str, Any] = {
+    "X-RateLimit-Limit": {
+        "description": "The rate limit of this replica in requests per second (RATE_LIMIT), e.g. 100 or 0.5.",
+        "required": True,
+        "schema": {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$"},
+    },
+    "X-RateLimit-Remaining": {
+        "description": "Whole requests left in the bucket after this one (0 on a 429).",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "X-RateLimit-Reset": {
+        "description": "Seconds (rounded up) until the bucket is full again (RATE_BURST requests) at"
+        " RATE_LIMIT per second: a delay, not a Unix time.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "X-Request-Id": {
+        "description": "The request's id: the client's X-Request-Id when valid ([A-Za-z0-9._:-]{1,128}),"
+        " else one eidosd made; also in the log lines and error bodies.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+}
+
+
 def contract(spec: dict[str, Any]) -> dict[str, Any]:
     """What the decorators cannot say about /v1/recipe and /v1/query, added so the document
     matches the server.
@@ -60,8 +87,18 @@ def contract(spec: dict[str, Any]) -> dict[str, Any]:
     * The POST body may be JSON or YAML; it is required (an empty body is a 400; ``{}`` or
       ``null`` is all any).
 
+    * Every response of a rate-limited route (the pipeline's: not the probes, ``/metrics`` or
+      the docs) carries ``X-RateLimit-*`` and ``X-Request-Id``: what each means is stated once,
+      under ``components.headers``.
+
     HEAD, which every GET route answers, is not listed: the same operation without the body.
     """
+    spec.setdefault("components", {}).setdefault("headers", {}).update(RESPONSE_HEADERS)
+    refs = {name: {"$ref": f"#/components/headers/{name}"} for name in RESPONSE_HEADERS}
+    for path in RATE_LIMITED_PATHS:
+        for operation in spec.get("paths", {}).get(path, {}).values():
+            for response in operation.get("responses", {}).values():
+                response.setdefault("headers", {}).update(refs)
     for path in ("/v1/recipe", "/v1/query"):
         operations = spec.get("paths", {}).get(path, {})
         for param in operations.get("get", {}).get("parameters", []):

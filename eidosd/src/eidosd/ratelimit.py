@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from typing import NamedTuple
 
 
@@ -35,7 +36,9 @@ class RateLimiter:
             raise ValueError(f"rate must be a finite number > 0 and burst >= 1 (rate={rate!r}, burst={burst!r})")
         self.rate = rate
         self.burst = burst
-        self.limit_header = str(burst)
+        # X-RateLimit-Limit: the rate in tokens per second, as the reference sends it (the burst
+        # is in the 429's details); plain decimal, never an exponent.
+        self.limit_header = format(Decimal(repr(rate)).normalize(), "f")
         self._clock = clock
         self._tokens = float(burst)
         self._updated = clock()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from functools import partial
 
@@ -16,7 +17,7 @@ from eidos_core import __version__
 from eidos_core.errors import InvalidRequestError
 from eidos_core.recipe.criteria import ANY, Criteria, parse_criteria, parse_field, parse_nodes
 from eidosd import SERVICE_NAME
-from eidosd.errors import RequestTimeoutError
+from eidosd.errors import JSON, RequestTimeoutError
 from eidosd.keys import BODIES, FOLLOWER, LIFECYCLE, METRICS, RECIPES, SETTINGS
 from eidosd.pipeline import Cached, Handler, Pipeline, fallback
 from eidosd.recipes import RecipeService, Rendered
@@ -228,16 +229,22 @@ async def post_query(request: web.Request) -> web.Response:
     return _recipe_response(request, request.app[RECIPES].query(criteria, selector))
 
 
+def json_response(data: object, status: int = 200) -> web.Response:
+    """A small JSON answer with the ``Content-Type`` every JSON response of eidosd has
+    (``application/json``, no charset: JSON is UTF-8 by definition, RFC 8259)."""
+    return web.Response(status=status, body=json.dumps(data).encode(), content_type=JSON)
+
+
 @docs(tags=["service"], summary="Service name, version and routes")
 @response_schema(ServiceInfoSchema(), 200)
 async def root(request: web.Request) -> web.Response:
-    return web.json_response({"service": SERVICE_NAME, "version": __version__, "routes": list(PUBLIC_ROUTES)})
+    return json_response({"service": SERVICE_NAME, "version": __version__, "routes": list(PUBLIC_ROUTES)})
 
 
 @docs(tags=["probes"], summary="Liveness: 200 while the process serves HTTP")
 @response_schema(HealthSchema(), 200)
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 @docs(tags=["probes"], summary="Readiness: 200 once recipe data is loaded, 503 before that and while draining")
@@ -246,13 +253,13 @@ async def health(request: web.Request) -> web.Response:
 async def ready(request: web.Request) -> web.Response:
     store = request.app[RECIPES].store
     if request.app[LIFECYCLE].draining:
-        return web.json_response({"status": "not ready", "reason": "shutting down"}, status=503)
+        return json_response({"status": "not ready", "reason": "shutting down"}, status=503)
     if store is None:
-        return web.json_response({"status": "not ready", "reason": "recipe data not loaded"}, status=503)
+        return json_response({"status": "not ready", "reason": "recipe data not loaded"}, status=503)
     follower = request.app[FOLLOWER]
     if not follower.running:  # serving, but no longer following changes: take the replica out
-        return web.json_response({"status": "not ready", "reason": follower.reason}, status=503)
-    return web.json_response({"status": "ready", "recipeVersion": store.version, "recipeSource": store.source})
+        return json_response({"status": "not ready", "reason": follower.reason}, status=503)
+    return json_response({"status": "ready", "recipeVersion": store.version, "recipeSource": store.source})
 
 
 _METRICS_RESPONSE = {200: {"description": "Metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}}
