@@ -10,6 +10,8 @@
 * :func:`launch_eidosd` / :func:`start_eidosd`: the ``eidosd`` console script on a free port with
   this environment plus the given settings; started, or started and ready. The ``run_eidosd``
   fixture (registered by tests/conftest.py) does the latter and kills what is left afterwards.
+* ``make_client`` fixture: eidosd's application in this process behind pytest-aiohttp's test
+  server on a real socket, returned once its first recipe data has loaded.
 * Recipe data in a ConfigMap (``NS/NAME``) of the emulated API server: :func:`as_configmap`,
   :func:`publish`, :func:`b_version`, and :class:`Follower` for a source's update stream.
 """
@@ -36,6 +38,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import mini_files
@@ -46,6 +50,8 @@ if TYPE_CHECKING:
     from tests.kube.emulator import KubeFixture
 
 T = TypeVar("T")
+Client = TestClient[web.Request, web.Application]
+MakeClient = Callable[..., Awaitable[Client]]
 
 # The console script next to the running interpreter (the venv need not be on PATH).
 EIDOSD = shutil.which("eidosd", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
@@ -373,3 +379,26 @@ def fake_nvidia_smi(bin_dir: Path, xml: Path | None = None, *, body: str = "", e
     script.write_text(f"#!/bin/sh\n{command}\nexit {exit_code}\n")
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     return bin_dir
+
+
+@pytest.fixture
+def make_client(aiohttp_client: Any) -> MakeClient:
+    """``await make_client(settings=None, source=None, extra=None)``: a test client of a new app;
+    ``extra(app)`` runs before it starts (routes or signals a test adds)."""
+    from eidosd.app import create_app
+    from eidosd.keys import RECIPES
+    from eidosd.settings import Settings
+
+    async def make(settings: Settings | None = None, source: RecipeSource | None = None, extra: Any = None) -> Client:
+        app = create_app(settings or Settings(), source)
+        if extra:
+            extra(app)
+        client: Client = await aiohttp_client(app)
+
+        async def loaded() -> bool:  # the first load runs in the background
+            return app[RECIPES].store is not None
+
+        await wait_until_async(loaded, "recipe data loaded", every=0.01)
+        return client
+
+    return make

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from eidos_core import yaml
@@ -19,29 +18,11 @@ from eidos_core.recipe.model import RecipeStore
 from eidos_core.sources.base import ReloadEvent
 from eidos_core.sources.embedded import embedded_store
 from eidosd.app import create_app
-from eidosd.keys import PIPELINE, RECIPES
+from eidosd.keys import PIPELINE
 from eidosd.pipeline import WRAPPED
 from eidosd.settings import Settings
 from tests.conftest import metadata_doc, mini_files
-
-Client = TestClient[web.Request, web.Application]
-MakeClient = Callable[..., Awaitable[Client]]
-
-
-@pytest.fixture
-def make_client(aiohttp_client: Any) -> MakeClient:
-    async def make(settings: Settings | None = None, source: Any = None, extra: Any = None) -> Client:
-        app = create_app(settings or Settings(), source)
-        if extra:
-            extra(app)
-        client: Client = await aiohttp_client(app)
-        for _ in range(200):  # the first load runs in the background
-            if app[RECIPES].store is not None:
-                break
-            await asyncio.sleep(0.01)
-        return client
-
-    return make
+from tests.support import MakeClient
 
 
 def metric_value(text: str, name: str, labels: dict[str, str] | None = None) -> float:

@@ -6,12 +6,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from eidos_cli.bundle.values import recipe_values
 from eidos_core import yaml
@@ -19,28 +16,10 @@ from eidos_core.recipe.build import build_recipe
 from eidos_core.recipe.criteria import ACCELERATORS, ANY, INTENTS, OS_TYPES, SERVICES, Criteria
 from eidos_core.recipe.model import RecipeStore
 from eidos_core.sources.embedded import embedded_store
-from eidosd.app import create_app
-from eidosd.keys import RECIPES
 from eidosd.settings import Settings
-from tests.support import metric_value
+from tests.support import Client, MakeClient, metric_value
 
-Client = TestClient[web.Request, web.Application]
-MakeClient = Callable[..., Awaitable[Client]]
 CRITERIA = "service=eks&accelerator=h100&intent=training"
-
-
-@pytest.fixture
-def make_client(aiohttp_client: Any) -> MakeClient:
-    async def make(settings: Settings | None = None) -> Client:
-        app = create_app(settings or Settings(), None)
-        client: Client = await aiohttp_client(app)
-        for _ in range(200):  # the first load runs in the background
-            if app[RECIPES].store is not None:
-                break
-            await asyncio.sleep(0.01)
-        return client
-
-    return make
 
 
 @pytest.fixture(scope="module")

@@ -4,34 +4,11 @@ envelope. /v1/query's are in test_eidosd_query.py."""
 
 from __future__ import annotations
 
-import asyncio
 import gzip
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
-from eidosd.app import create_app
-from eidosd.keys import RECIPES
-from eidosd.settings import Settings
-
-Client = TestClient[web.Request, web.Application]
-
-
-@pytest.fixture
-def make_client(aiohttp_client: Any) -> Callable[[], Awaitable[Client]]:
-    async def make() -> Client:
-        app = create_app(Settings(), None)
-        client: Client = await aiohttp_client(app)
-        for _ in range(200):  # the first load runs in the background
-            if app[RECIPES].store is not None:
-                break
-            await asyncio.sleep(0.01)
-        return client
-
-    return make
+from tests.support import MakeClient
 
 
 @pytest.mark.parametrize(
@@ -48,7 +25,7 @@ def make_client(aiohttp_client: Any) -> Callable[[], Awaitable[Client]]:
     ],
 )
 async def test_conflicting_query_values_are_400(
-    make_client: Callable[[], Awaitable[Client]], query: str, parameters: list[str], values: list[str]
+    make_client: MakeClient, query: str, parameters: list[str], values: list[str]
 ) -> None:
     client = await make_client()
     for _ in range(2):  # the second time too: a conflict is never answered from the query cache
@@ -74,7 +51,7 @@ async def test_conflicting_query_values_are_400(
         "service=eks&service=any&os=&os=ubuntu",
     ],
 )
-async def test_agreeing_repeats_are_accepted(make_client: Callable[[], Awaitable[Client]], query: str) -> None:
+async def test_agreeing_repeats_are_accepted(make_client: MakeClient, query: str) -> None:
     client = await make_client()
     resp = await client.get(f"/v1/recipe?{query}")
     assert resp.status == 200, await resp.text()
@@ -83,7 +60,7 @@ async def test_agreeing_repeats_are_accepted(make_client: Callable[[], Awaitable
     assert await resp.json() == await same.json()
 
 
-async def test_conflict_after_success_still_refused(make_client: Callable[[], Awaitable[Client]]) -> None:
+async def test_conflict_after_success_still_refused(make_client: MakeClient) -> None:
     client = await make_client()
     assert (await client.get("/v1/recipe?service=eks")).status == 200
     assert (await client.get("/v1/recipe?service=eks&service=gke")).status == 400
@@ -92,9 +69,7 @@ async def test_conflict_after_success_still_refused(make_client: Callable[[], Aw
 
 @pytest.mark.parametrize("data", [b"", b"   ", b"\n\t\r\n "])
 @pytest.mark.parametrize("content_type", ["application/json", "application/yaml"])
-async def test_empty_post_body_is_400(
-    make_client: Callable[[], Awaitable[Client]], data: bytes, content_type: str
-) -> None:
+async def test_empty_post_body_is_400(make_client: MakeClient, data: bytes, content_type: str) -> None:
     client = await make_client()
     resp = await client.post("/v1/recipe", data=data, headers={"Content-Type": content_type})
     assert resp.status == 400
@@ -105,16 +80,14 @@ async def test_empty_post_body_is_400(
 
 
 @pytest.mark.parametrize("data", [b"{}", b"null", b"kind: recipeCriteria\n"])
-async def test_minimal_post_bodies_still_give_the_base_recipe(
-    make_client: Callable[[], Awaitable[Client]], data: bytes
-) -> None:
+async def test_minimal_post_bodies_still_give_the_base_recipe(make_client: MakeClient, data: bytes) -> None:
     client = await make_client()
     resp = await client.post("/v1/recipe", data=data)
     assert resp.status == 200
     assert (await resp.json())["criteria"]["service"] == "any"
 
 
-async def test_compressed_nonempty_body_accepted(make_client: Callable[[], Awaitable[Client]]) -> None:
+async def test_compressed_nonempty_body_accepted(make_client: MakeClient) -> None:
     client = await make_client()
     resp = await client.post("/v1/recipe", data=gzip.compress(b"{}"), headers={"Content-Encoding": "gzip"})
     assert resp.status == 200

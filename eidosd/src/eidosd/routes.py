@@ -20,7 +20,7 @@ from eidosd import SERVICE_NAME
 from eidosd.errors import JSON, RequestTimeoutError
 from eidosd.keys import BODIES, FOLLOWER, LIFECYCLE, METRICS, RECIPES, SETTINGS
 from eidosd.pipeline import Cached, Handler, Pipeline, fallback
-from eidosd.recipes import RecipeService, Rendered
+from eidosd.recipes import Rendered
 from eidosd.schemas import (
     QUERY_ANSWER,
     CriteriaQuerySchema,
@@ -111,7 +111,7 @@ def _refuse_conflicts(query: MultiMapping[str]) -> None:
 @response_schema(RecipeResultSchema(), 200, description="The recipe (ETag; 304 on If-None-Match).")
 @document_errors(_ERRORS)
 async def get_recipe(request: web.Request) -> web.Response:
-    """The query string is not in the query cache (``recipe_from_cache`` looked first)."""
+    """The query string is not in the query cache (``from_cache`` looked first)."""
     criteria = _query_criteria(request.query, QUERY_PARAMS)
     return _recipe_response(request, request.app[RECIPES].render(criteria, request.query_string))
 
@@ -204,7 +204,7 @@ _SELECTOR_TEXT = (
 @querystring_schema(QueryQuerySchema())
 @document_errors(_QUERY_ERRORS)
 async def get_query(request: web.Request) -> web.Response:
-    """The query string is not in the answer cache (``answer_from_cache`` looked first)."""
+    """The query string is not in the answer cache (``from_cache`` looked first)."""
     query = request.query
     criteria = _query_criteria(query, (*QUERY_PARAMS, SELECTOR))
     rendered = request.app[RECIPES].query(criteria, _selector(query), request.query_string)
@@ -271,27 +271,16 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def recipe_from_cache(recipes: RecipeService) -> Cached:
-    """GET /v1/recipe for a query string answered before: the pipeline calls it before
-    ``get_recipe`` (no coroutine for a cache hit, the hot path)."""
-    cached_query = recipes.cached_query
+def from_cache(lookup: Callable[[str], Rendered | None]) -> Cached:
+    """GET /v1/recipe or /v1/query for a query string answered before (``lookup`` is the route's
+    cache): the pipeline calls it before the handler, so a cache hit, the hot path, costs no
+    coroutine."""
 
-    def from_cache(request: web.Request) -> web.Response | None:
-        rendered = cached_query(request.query_string)
+    def answer(request: web.Request) -> web.Response | None:
+        rendered = lookup(request.query_string)
         return None if rendered is None else _recipe_response(request, rendered)
 
-    return from_cache
-
-
-def answer_from_cache(recipes: RecipeService) -> Cached:
-    """GET /v1/query for a query string answered before (as ``recipe_from_cache``)."""
-    cached_answer = recipes.cached_answer
-
-    def from_cache(request: web.Request) -> web.Response | None:
-        rendered = cached_answer(request.query_string)
-        return None if rendered is None else _recipe_response(request, rendered)
-
-    return from_cache
+    return answer
 
 
 def head_of(handler: Handler) -> Handler:
@@ -321,10 +310,10 @@ def add_routes(app: web.Application, pipeline: Pipeline) -> None:
     add_get(router, "/health", health, exempt)
     add_get(router, "/ready", ready, exempt)
     add_get(router, "/metrics", metrics, exempt)
-    recipe_hit = recipe_from_cache(recipes)
+    recipe_hit = from_cache(recipes.cached_query)
     add_get(router, "/v1/recipe", get_recipe, lambda h, m: pipeline.wrap(h, "/v1/recipe", m, cached=recipe_hit))
     router.add_post("/v1/recipe", pipeline.wrap(post_recipe, "/v1/recipe", "POST"))
-    answer_hit = answer_from_cache(recipes)
+    answer_hit = from_cache(recipes.cached_answer)
     add_get(router, "/v1/query", get_query, lambda h, m: pipeline.wrap(h, "/v1/query", m, cached=answer_hit))
     router.add_post("/v1/query", pipeline.wrap(post_query, "/v1/query", "POST"))
 
