@@ -21,6 +21,7 @@ from eidos_cli.__main__ import main
 from eidos_core import yaml
 from tests.hostile.payloads import PAYLOADS
 from tests.kube.emulator import KubeFixture
+from tests.registry import Registry
 
 EIDOS_CLI = shutil.which("eidos-cli", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]))
 NS = "gpu-operator"
@@ -361,3 +362,31 @@ def test_a_hostile_document_on_either_side_is_bad_input(
         out, err = capsys.readouterr()
         assert (code, out) == (2, ""), err
         assert bad.name in err and "Traceback" not in err
+
+
+def test_a_bundle_in_a_registry_against_a_new_recipe(tmp_path: Path, oci_registry: Registry) -> None:
+    """``oci://``: the recipe a pushed bundle was made from (what is deployed) against a new one,
+    the same changes as between the two recipe files."""
+    recipes = {}
+    for gpu in ("h100", "gb200"):
+        target = tmp_path / f"{gpu}.yaml"
+        code, _, err = cli("recipe", "--service", "eks", "--gpu", gpu, "--intent", "training", "-o", str(target),
+                           cwd=tmp_path)  # fmt: skip
+        assert code == 0, err
+        recipes[gpu] = str(target)
+    ref = oci_registry.ref("diff/stack", "v1")
+    code, pinned, err = cli("bundle", "-r", recipes["h100"], "-o", ref, "--plain-http", cwd=tmp_path)
+    assert code == 0, err
+    code, out, err = cli("diff", pinned.strip(), recipes["gb200"], "-t", "json", "--plain-http", cwd=tmp_path)
+    assert code == 0, err
+    from_registry = json.loads(out)
+    code, out, err = cli("diff", recipes["h100"], recipes["gb200"], "-t", "json", cwd=tmp_path)
+    assert code == 0, err
+    from_files = json.loads(out)
+    assert from_registry["subject"] == "recipeResult"
+    assert from_registry["changes"] == from_files["changes"] and from_registry["changes"]
+    assert any(c["path"] == "componentRefs/nvidia-dra-driver-gpu" for c in from_registry["changes"])
+    # Nothing pushed under that tag: not found, exit 3, naming the reference.
+    missing = oci_registry.ref("diff/stack", "nope")
+    code, _, err = cli("diff", missing, recipes["gb200"], "--plain-http", cwd=tmp_path)
+    assert code == 3 and "nope" in err, err

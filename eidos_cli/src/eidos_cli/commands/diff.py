@@ -14,7 +14,10 @@ import asyncio
 import logging
 from typing import Any
 
+from eidos_cli.bundle.argocd import RECIPE_FILE
+from eidos_cli.commands.bundle import add_registry_flags
 from eidos_cli.options import add_bool, add_kubeconfig
+from eidos_core import yaml
 from eidos_core.diff import (
     DEFAULT_IGNORES,
     RECIPE,
@@ -35,6 +38,7 @@ from eidos_core.snapshot.model import snapshot_from_document
 log = logging.getLogger("eidos_cli.diff")
 
 DEFAULT_FORMAT: Format = "table"
+OCI = "oci://"
 
 EXAMPLE = f"""examples:
   eidos-cli diff before.yaml after.yaml                      # drift between two snapshots
@@ -42,6 +46,7 @@ EXAMPLE = f"""examples:
   eidos-cli snapshot | eidos-cli diff baseline.yaml - --ignore 'SystemD/*' --ignore '*Timestamp*'
   eidos-cli recipe --gpu h100 -o old.yaml && eidos-cli recipe --gpu gb200 -o new.yaml
   eidos-cli diff old.yaml new.yaml -t json                   # what the change does to a cluster
+  eidos-cli diff oci://registry.example.com/gpu/stack:v1 new-recipe.yaml   # the deployed bundle's recipe
 
 paths: snapshots Type/subtype/key (K8s/server/version) and metadata/key; recipes
   metadata/…, criteria/<field>, constraints/<name>, componentRefs/<name>[/<field>],
@@ -74,7 +79,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         p.add_argument(
             name.lower(), metavar=name,
             help=f"the {'old' if name == 'A' else 'new'} document: a file, - for stdin (one of A and B), "
-            "cm://namespace/name or http(s)://",
+            "cm://namespace/name, http(s):// or oci://REGISTRY/REPOSITORY:TAG|@DIGEST (a bundle's recipe)",
         )  # fmt: skip
     p.add_argument(
         "--ignore", action="append", default=[], metavar="PATTERN",
@@ -90,6 +95,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "-t", "--format", choices=FORMATS, default=DEFAULT_FORMAT, help=f"output format (default: {DEFAULT_FORMAT})"
     )
     add_kubeconfig(p)
+    add_registry_flags(p)
     p.set_defaults(run=run)
 
 
@@ -101,14 +107,31 @@ def output_location(uri: str) -> Location:
     return loc
 
 
-async def _read_both(a: str, b: str, kubeconfig: str | None) -> tuple[Any, Any]:
-    if parse_uri(a).scheme is Scheme.STDIO and parse_uri(b).scheme is Scheme.STDIO:
-        raise InvalidRequestError("A and B cannot both read stdin (-)")
+def _bundle_recipe(uri: str, args: argparse.Namespace) -> Any:
+    """The recipe a bundle in an OCI registry was made from (its ``recipe.yaml``), pulled and
+    verified as ``bundle pull`` does: what is deployed, to compare with a new recipe."""
+    from eidos_cli.bundle.oci import RegistryOptions, parse_reference, pull_bundle
+
+    pulled = pull_bundle(parse_reference(uri), RegistryOptions(plain_http=args.plain_http, insecure=args.insecure))
+    source = f"{uri} recipe.yaml"
+    text = pulled.files.get(RECIPE_FILE)
+    if text is None:
+        raise InvalidRequestError(f"{uri}: the bundle has no {RECIPE_FILE} to compare")
+    return yaml.load(text, source=source, raw=True)
+
+
+async def _read(uri: str, args: argparse.Namespace) -> Any:
+    if uri.startswith(OCI):
+        return await asyncio.to_thread(_bundle_recipe, uri, args)  # a blocking HTTP client
     # raw: recipe fields keep their text (version 25.10 stays 25.10), as `validate` reads them.
-    return (
-        await read_document(a, kubeconfig=kubeconfig, raw=True),
-        await read_document(b, kubeconfig=kubeconfig, raw=True),
-    )
+    return await read_document(uri, kubeconfig=args.kubeconfig, raw=True)
+
+
+async def _read_both(args: argparse.Namespace) -> tuple[Any, Any]:
+    a, b = args.a, args.b
+    if a == "-" and b == "-":
+        raise InvalidRequestError("A and B cannot both read stdin (-)")
+    return await _read(a, args), await _read(b, args)
 
 
 def compare_documents(a_doc: Any, b_doc: Any, *, a: str, b: str, ignore: list[str]) -> Diff:
@@ -138,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidRequestError(f"unknown output format: {fmt!r}, valid formats are: {', '.join(FORMATS)}")
     destination = output_location(args.output)
     ignore = [*(DEFAULT_IGNORES if args.default_ignores else ()), *args.ignore]
-    a_doc, b_doc = asyncio.run(_read_both(args.a, args.b, args.kubeconfig))
+    a_doc, b_doc = asyncio.run(_read_both(args))
     diff = compare_documents(a_doc, b_doc, a=args.a, b=args.b, ignore=ignore)
     body = output(diff, fmt, a=args.a, b=args.b)
     if destination.scheme is Scheme.STDIO:
