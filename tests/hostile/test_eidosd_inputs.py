@@ -214,3 +214,54 @@ def test_json_with_surrogate_pair_escapes_is_accepted(server: EidosdProcess) -> 
     status, _, answer = server.request("/v1/recipe", body, {"Content-Type": "application/json"})
     assert status == 200, answer[:300]
     assert json.loads(answer)["criteria"]["service"] == "eks"
+
+
+QUERY_BASE = "/v1/query?service=eks&accelerator=h100&intent=training&selector="
+
+
+@pytest.mark.parametrize(
+    "selector",
+    [
+        "x" * 4000,
+        ".".join(["a"] * 2000),  # under aiohttp's 8 KiB request line (beyond: its plain-text 400)
+        "componentRefs..version",
+        ".",
+        "componentRefs.gpu-operator.version\x00",
+        "componentRefs.gpu-operator.\u202eversion",
+        "\ud800",
+        "deploymentOrder.99999999999999999999999999",
+        "deploymentOrder.-1",
+        "componentRefs.__class__.__mro__",
+        "componentRefs.gpu-operator.values." + ".".join(["k"] * 63),
+        "%",
+    ],
+    ids=["long", "many-dots", "empty-segment", "dot", "nul", "bidi", "surrogate", "huge-index", "negative-index",
+         "dunder", "deep", "percent"],
+)  # fmt: skip
+def test_hostile_selectors_are_4xx(server: EidosdProcess, selector: str) -> None:
+    """A selector is a 400 (malformed) or a 404 (well formed, not there) in the envelope."""
+    encoded = urllib.parse.quote(selector, safe="", errors="surrogatepass")
+    status, _, answer = server.request(QUERY_BASE + encoded)
+    doc = assert_refused(status, answer)
+    assert status in (400, 404), doc
+    server.assert_alive()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(selector=st.text(max_size=80) | st.lists(st.text(max_size=12), min_size=1, max_size=70).map(".".join))
+def test_generated_selectors_never_get_a_5xx(server: EidosdProcess, selector: str) -> None:
+    encoded = urllib.parse.quote(selector, safe="", errors="surrogatepass")
+    status, _, answer = server.request(QUERY_BASE + encoded)
+    assert status in (200, 400, 404), (status, answer[:300])
+    json.loads(answer)  # a value or an envelope: JSON either way
+
+
+@pytest.mark.parametrize("payload", sorted(PAYLOADS))
+@pytest.mark.parametrize("content_type", ["application/json", "application/yaml"])
+def test_hostile_query_bodies_are_4xx(server: EidosdProcess, payload: str, content_type: str) -> None:
+    """POST /v1/query reads the same bodies as POST /v1/recipe, as JSON when sent as JSON."""
+    status, _, answer = server.request(
+        "/v1/query?selector=deploymentOrder", PAYLOADS[payload], {"Content-Type": content_type}
+    )
+    assert_refused(status, answer)
+    server.assert_alive()
