@@ -26,6 +26,8 @@ from eidos_core.errors import InvalidRequestError
         ("[::1]:8080", "http://[::1]:8080"),
         ("http://[::1]:8080/v1/recipe", "http://[::1]:8080"),
         ("http://host:", "http://host"),
+        ("localhost:", "http://localhost"),  # host:, no scheme: a host on the default port
+        ("my.host:", "http://my.host"),
         ("http://host/v10", "http://host/v10"),  # not the API's version segment
     ],
 )
@@ -50,13 +52,28 @@ def test_understood(typed: str, base: str) -> None:
         ("host:0", "port must be a number from 1 to 65535", "--server http://host:8080"),
         ("http://host/v1/recipe?gpu=h100", "without ?query or #fragment", "--server http://host"),
         ("http://host/#top", "without ?query or #fragment", "--server http://host"),
+        ("http://admin:s3cret@host:8080", "no user name or password", "--server http://host:8080"),
+        ("admin@host", "no user name or password", "--server http://host"),
     ],
 )
 def test_refused_with_what_to_type(typed: str, why: str, hint: str) -> None:
     with pytest.raises(InvalidRequestError) as raised:
         server_base_url(typed)
     message = raised.value.message
-    assert message.startswith(f"invalid --server {typed!r}: ") and why in message and hint in message
-    assert raised.value.details == {"field": "--server", "value": typed}
+    shown = typed.replace("admin:s3cret@", "***@").replace("admin@", "***@")
+    assert message.startswith(f"invalid --server {shown!r}: ") and why in message and hint in message
+    assert raised.value.details == {"field": "--server", "value": shown}
     with pytest.raises(argparse.ArgumentTypeError, match=why.replace("?", r"\?")):
         server_flag(typed)
+
+
+def test_a_password_is_never_repeated_back() -> None:
+    """A refused URL with credentials: the message and details name the flag, never the secret."""
+    with pytest.raises(InvalidRequestError) as raised:
+        server_base_url("http://admin:s3cret@host:8080")
+    message = raised.value.message
+    assert "s3cret" not in message and "s3cret" not in str(raised.value.details), message
+    assert message.startswith("invalid --server 'http://***@host:8080': ") and message.endswith("http://host:8080")
+    with pytest.raises(argparse.ArgumentTypeError) as usage:
+        server_flag("admin:s3cret@host")
+    assert "s3cret" not in str(usage.value) and "***@host" in str(usage.value)

@@ -95,7 +95,7 @@ async def _call(
     # failures are also connector errors.
     except aiohttp.ConnectionTimeoutError:
         raise TimeoutExceededError(
-            f"{unreachable}: no connection within {CONNECT_TIMEOUT:g}s; are the host and port right? ({FLAG})"
+            f"{unreachable}: no connection within {limits.connect:g}s; are the host and port right? ({FLAG})"
         ) from None
     except TimeoutError:
         raise TimeoutExceededError(f"eidosd at {base} gave no answer within {answer_within:g}s ({FLAG})") from None

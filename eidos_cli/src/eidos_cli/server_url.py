@@ -4,8 +4,8 @@ What users type is normalised to a base URL the request paths are appended to:
 ``localhost:8080`` gets ``http://`` (as curl does), and an endpoint URL copied from a browser
 or the docs (``http://host:8080/v1/recipe``) is cut back before its ``/v1`` — any path before
 that stays, for an eidosd behind a reverse proxy under a prefix. Everything else that cannot
-be an eidosd address (another scheme, spaces, no host, a bad port, ``?query``) is refused with
-a message saying what to type. No network access here: this module does not import aiohttp.
+be an eidosd address (another scheme, spaces, no host, a bad port, ``?query``, credentials)
+is refused with a message saying what to type. No network access here: this module does not import aiohttp.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from eidos_core.errors import InvalidRequestError
 FLAG = "--server"
 SCHEMES = ("http", "https")
 EXAMPLE = "http://localhost:8080"
-# "name:" not followed by a digit is a scheme ("https:", "ftp:"); "localhost:8080" is host:port.
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:(?![0-9])")
+# "name:" followed by something other than a digit is a scheme ("https://", "ftp:x");
+# "localhost:8080" is host:port, and "localhost:" a host whose port is missing.
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:(?![0-9]|$)")
 # Everything from the API's version segment on is the endpoint, not the base.
 _ENDPOINT = re.compile(r"/v1(?:/.*)?$")
 
@@ -42,6 +43,10 @@ def _normalise(text: str) -> tuple[str, str]:
         )
     if not parts.hostname:
         return "", f"no host name; e.g. {FLAG} {EXAMPLE}"
+    if "@" in parts.netloc:
+        # eidosd takes no credentials, and a password here would end up in every error line.
+        where = parts.netloc.rsplit("@", 1)[1]
+        return "", f"eidosd takes no user name or password in the URL; e.g. {FLAG} {scheme}://{where}"
     try:
         port = parts.port  # ValueError for text or a number outside 0..65535
     except ValueError:
@@ -59,12 +64,22 @@ def _normalise(text: str) -> tuple[str, str]:
     return f"{scheme}://{netloc}{base_path}", ""
 
 
+_CREDENTIALS = re.compile(r"(?<=//)[^/@]*@|^[^/@]*@")
+
+
+def _redacted(text: str) -> str:
+    """``text`` as it may be echoed: a ``user:password@`` part replaced, so no error line or log
+    record carries a secret someone typed."""
+    return _CREDENTIALS.sub("***@", text, count=1)
+
+
 def server_base_url(text: str) -> str:
     """eidosd's base URL from what was typed; :class:`InvalidRequestError` (exit 2, HTTP 400)
     naming ``--server`` when it cannot be one."""
     url, problem = _normalise(text)
     if problem:
-        raise InvalidRequestError(f"invalid {FLAG} {text!r}: {problem}", details={"field": FLAG, "value": text})
+        shown = _redacted(text)
+        raise InvalidRequestError(f"invalid {FLAG} {shown!r}: {problem}", details={"field": FLAG, "value": shown})
     return url
 
 
@@ -72,5 +87,5 @@ def server_flag(text: str) -> str:
     """:func:`server_base_url` as an argparse ``type``: a refusal is a usage error (exit 2)."""
     url, problem = _normalise(text)
     if problem:
-        raise argparse.ArgumentTypeError(f"{text!r}: {problem}")
+        raise argparse.ArgumentTypeError(f"{_redacted(text)!r}: {problem}")
     return url
