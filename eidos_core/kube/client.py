@@ -23,10 +23,11 @@ def kubeconfig_paths(kubeconfig: str | None, env: Mapping[str, str]) -> tuple[li
     """The kubeconfig files the client would read, and where that list came from (for errors).
 
     ``$KUBECONFIG`` may list several files (``os.pathsep``); the client merges those that exist.
+    A leading ``~`` is expanded, as the client does (a quoted ``KUBECONFIG='~/kc'``).
     """
     if kubeconfig:
-        return [kubeconfig], "--kubeconfig"
-    listed = [p for p in env.get("KUBECONFIG", "").split(os.pathsep) if p]
+        return [os.path.expanduser(kubeconfig)], "--kubeconfig"
+    listed = [os.path.expanduser(p) for p in env.get("KUBECONFIG", "").split(os.pathsep) if p]
     if listed:
         return listed, "$KUBECONFIG"
     return [os.path.expanduser(DEFAULT_KUBECONFIG)], "the default location"
@@ -64,6 +65,10 @@ async def load_configuration(kubeconfig: str | None = None) -> Any:
         cls = UnavailableError if origin == "the default location" else NotFoundError
         raise cls(missing_kubeconfig(paths, origin), details={"paths": paths})
     path = os.pathsep.join(paths)
+    files = [p for p in paths if os.path.isfile(p)]  # noqa: ASYNC240 - a stat or two, at start-up
+    if files and all(os.path.getsize(p) == 0 for p in files):  # noqa: ASYNC240
+        # The client's own error for this is a TypeError about None.
+        raise InvalidRequestError(f"kubeconfig {path!r} is empty", details={"paths": paths})
     try:
         await config.load_kube_config(config_file=path, client_configuration=conf)
     except (ConfigException, FileNotFoundError) as exc:

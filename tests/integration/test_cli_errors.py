@@ -127,16 +127,16 @@ def test_debug_still_ends_with_the_error_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "argv",
+    ("argv", "code"),
     [
-        ["snapshot", "--collectors", "k8s", "-o", "/dev/null"],
-        ["validate", "-r", "cm://ns/recipe", "-s", "cm://ns/snapshot"],
+        (["snapshot", "--collectors", "k8s", "-o", "/dev/null"], 1),  # its only collector skipped: nothing collected
+        (["validate", "-r", "cm://ns/recipe", "-s", "cm://ns/snapshot"], 3),  # a file named by $KUBECONFIG: not found
     ],
 )
-def test_missing_kubeconfig_is_named_as_missing(argv: list[str], tmp_path: Path) -> None:
+def test_missing_kubeconfig_is_named_as_missing(argv: list[str], code: int, tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / "config"
     proc = cli(*argv, env={"KUBECONFIG": str(missing), "HOME": str(tmp_path)})
-    assert proc.returncode != 0
+    assert proc.returncode == code, proc.stderr
     text = proc.stderr
     assert f"kubeconfig {str(missing)!r} does not exist" in text, text
     assert "invalid" not in text and "not usable" not in text
@@ -172,3 +172,16 @@ def test_an_internal_error_is_one_line_and_the_trace_comes_with_debug(
     err = capsys.readouterr().err.splitlines()
     assert "Traceback (most recent call last):" in err
     assert err[-1] == "eidos-cli validate: error: internal error: RuntimeError: kaboom"
+
+
+def test_kubeconfig_tilde_is_expanded_and_an_empty_one_named(tmp_path: Path) -> None:
+    """``KUBECONFIG='~/kc'`` (quoted, so the shell left the ~) is the file under $HOME, as the
+    Kubernetes client reads it; an empty file is named as empty, not a TypeError."""
+    (tmp_path / "kc").write_text("")
+    proc = cli(
+        "validate", "-r", "cm://ns/recipe", "-s", "cm://ns/snapshot", env={"KUBECONFIG": "~/kc", "HOME": str(tmp_path)}
+    )
+    assert proc.returncode == 2, proc.stderr
+    line = one_error_line(proc)
+    assert f"kubeconfig {str(tmp_path / 'kc')!r} is empty" in line, line
+    assert "does not exist" not in line and "NoneType" not in line
