@@ -17,6 +17,7 @@ import textwrap
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from eidos_core.codec import scalar_text
 from eidos_core.durations import format_in_unit, parse_duration
 from eidos_core.errors import InvalidRequestError
 
@@ -30,15 +31,6 @@ SYSTEMD_INFINITY = 2**64 - 1
 SYSTEMD_DURATION_SUFFIXES = {"USec": 1_000, "NSec": 1}
 SNAPSHOT_KIND = "Snapshot"  # eidos_core.snapshot.model's; not imported, to keep io free of models
 REPORT_KIND = "ValidationResult"  # eidos_core.validate.report's
-
-
-def scalar_text(value: Any) -> str:
-    """A leaf value as the tables print it (``<nil>``, ``true``/``false``, else ``str``)."""
-    if value is None:
-        return "<nil>"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _rows(value: Any, path: str) -> Iterator[tuple[str, str]]:
@@ -61,6 +53,16 @@ def field_rows(doc: Any) -> list[tuple[str, str]]:
     return sorted(_rows(doc, ""), key=lambda row: row[0].encode())
 
 
+# C0 controls and DEL shown escaped: a value must not move the cursor or colour the terminal.
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F] if chr(c) not in "\n"}
+_CONTROLS[ord("\r")] = "\\r"
+
+
+def _printable(text: str) -> str:
+    """Tabs as spaces (their width is then the cell's width), other controls escaped."""
+    return text.expandtabs(4).translate(_CONTROLS)
+
+
 def _cut(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
@@ -69,7 +71,7 @@ def _cut(text: str, limit: int) -> str:
 
 def _cell_lines(text: str, width: int) -> list[str]:
     lines: list[str] = []
-    for line in text.expandtabs(4).splitlines() or [""]:
+    for line in text.split("\n"):
         line = line.rstrip()
         if len(line) <= width:
             lines.append(line)
@@ -91,7 +93,7 @@ def format_table(
     ``max_widths[i]`` (``None``: unbounded) wraps column ``i``'s longer cells onto more lines;
     an empty cell shows as ``empty``; the last column is never padded, and no line ends in spaces.
     """
-    cells = [[_cut(str(c), max_cell) or empty for c in row] for row in rows]
+    cells = [[_printable(_cut(str(c), max_cell)) or empty for c in row] for row in rows]
     for row in cells:
         if len(row) != len(header):
             raise ValueError(f"a row has {len(row)} cells for {len(header)} columns: {row!r}")

@@ -161,3 +161,13 @@ def test_reference_snapshot_table(reference_dir: Path) -> None:
     timeout = next(row for row in rows if row.split()[2] == "TimeoutStartUSec")
     assert timeout.split()[-1] == "90s"
     assert max(len(line) for line in lines) <= value_at + 64
+
+
+def test_tabs_and_control_characters_cannot_break_the_layout() -> None:
+    """A tab is spaces (so the column is as wide as the cell looks), other controls are shown
+    escaped: a reading cannot move the cursor or colour the terminal."""
+    text = format_table(("A", "B"), [("a\tbcdefgh", "x"), ("\x1b[31mred\r", "y\nz")])
+    lines = text.splitlines()
+    assert lines[2] == "a   bcdefgh    x"  # one line, not wrapped at the tab
+    assert lines[3] == "\\x1b[31mred\\r  y" and lines[4].strip() == "z"
+    assert "\x1b" not in text and "\r" not in text and "\t" not in text
