@@ -3,8 +3,9 @@
 JSON is YAML 1.2, but ``json`` is several times faster on large snapshots and exact where YAML
 parsers differ (surrogate-pair escapes). Limits are checked on the text before ``json`` runs
 (its decoder recurses per nesting level); integer digits are checked as each is parsed. Any
-other problem — invalid JSON, a duplicate key, NaN — gives :class:`NotJson`, and the caller
-reads the text as YAML, whose errors carry a line and column.
+other problem — invalid JSON, a duplicate key, NaN — gives :class:`NotJson`: the loader then
+reads the text as YAML, whose errors carry a line and column, or, where the sender declared
+JSON (``json_only``), reports the problem in JSON's terms.
 """
 
 from __future__ import annotations

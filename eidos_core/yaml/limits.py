@@ -46,7 +46,14 @@ class YamlSyntaxError(InvalidRequestError):
             where += f":{line}"
             if column is not None:
                 where += f":{column}"
-        super().__init__(f"{where}: {message}", details={"file": source, "line": line, "column": column})
+        # Where a position is unknown (a duplicate JSON key, a document-wide limit) it is left
+        # out, not sent as null.
+        details: dict[str, object] = {"file": source}
+        if line is not None:
+            details["line"] = line
+            if column is not None:
+                details["column"] = column
+        super().__init__(f"{where}: {message}", details=details)
         self.source = source
         self.line = line
         self.column = column

@@ -135,6 +135,7 @@ async def test_a_body_sent_as_json_gets_json_errors(client: Client, body: bytes,
     assert doc["code"] == "INVALID_REQUEST"
     assert doc["message"].startswith("request body") and "invalid JSON: " + reason in doc["message"], doc
     assert "YAML" not in doc["message"] and "mapping values" not in doc["message"]
+    assert None not in doc["details"].values(), doc  # an unknown position is left out, not null
 
 
 async def test_yaml_and_untyped_bodies_still_read_as_yaml(client: Client) -> None:
