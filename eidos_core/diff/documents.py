@@ -9,11 +9,21 @@ and is not compared.
 Recipes (an upgrade): ``metadata/…`` (appliedOverlays, …), ``criteria/<field>``,
 ``constraints/<name>`` (its value), ``componentRefs/<name>`` for a component added or removed
 (its version, or its tag), and for a component in both each field that differs —
-``componentRefs/<name>/version``, ``…/valuesFile``, ``…/manifestFiles``, … — with Helm values as
-``componentRefs/<name>/overrides/<dotted.path>``, then ``deploymentOrder`` (the whole list).
-Values compare with their type (:func:`eidos_core.diff.paths.same_value`). A valuesFile's
-contents are not in a recipeResult: a changed file name shows, changed contents under one name
-do not.
+``componentRefs/<name>/version``, ``…/valuesFile``, ``…/manifestFiles``, … — then
+``deploymentOrder`` (the whole list). Values compare with their type
+(:func:`eidos_core.diff.paths.same_value`).
+
+Helm values, two ways:
+
+* given each component's merged values (``values=``, from :func:`merged_values`: what
+  ``query --selector componentRefs.<name>.values`` answers — values file(s) from the recipe
+  data, then the recipe's overrides), each leaf as ``componentRefs/<name>/values/<dotted.path>``.
+  These are the values deployed, so a values file whose contents changed under one name shows,
+  and an override that sets what the file already has does not. The ``overrides`` field is then
+  not compared on its own: every effective change to it is a change of the merged values.
+* without them (the recipe documents alone), the recipe's overrides as
+  ``componentRefs/<name>/overrides/<dotted.path>``; a values file's contents are not in a
+  recipeResult, so only a changed file name shows.
 """
 
 from __future__ import annotations
@@ -26,12 +36,16 @@ from eidos_core.diff.model import DEFAULT_IGNORES, Change, ChangeKind, Diff
 from eidos_core.diff.paths import Flat, check_patterns, compare, drop_ignored, flatten_values
 from eidos_core.errors import InvalidRequestError
 from eidos_core.recipe.model import RESULT_KIND, Recipe
+from eidos_core.recipe.query import hydrate
 from eidos_core.snapshot.model import SNAPSHOT_KIND, Snapshot
 from eidos_core.yaml import plain
 
 SNAPSHOT = SNAPSHOT_KIND
 RECIPE = RESULT_KIND
 SUBJECTS = (SNAPSHOT, RECIPE)
+
+# Component name → its merged Helm values (see merged_values).
+ComponentValues = Mapping[str, Mapping[str, Any]]
 
 # Sections of a recipe's changes, in the order they are listed.
 _RECIPE_SECTIONS = ("metadata", "criteria", "constraints", "componentRefs", "deploymentOrder")
@@ -125,14 +139,18 @@ def flatten_recipe(doc: Mapping[str, Any]) -> Flat:
     return flat
 
 
-def flatten_component(ref: Mapping[str, Any]) -> Flat:
-    """One componentRef's fields by ``<field>``, its overrides by ``overrides/<dotted.path>``."""
+def flatten_component(ref: Mapping[str, Any], values: Mapping[str, Any] | None = None) -> Flat:
+    """One componentRef's fields by ``<field>``; with ``values`` (its merged values) those by
+    ``values/<dotted.path>`` and no overrides, else its overrides by ``overrides/<dotted.path>``."""
     flat: Flat = {}
     for key, value in ref.items():
         if key == "overrides":
-            flat |= {f"overrides/{path}": v for path, v in flatten_values(value).items()}
+            if values is None:
+                flat |= {f"overrides/{path}": v for path, v in flatten_values(value).items()}
         elif key != "name":
             flat[key] = value
+    if values is not None:
+        flat |= {f"values/{path}": v for path, v in flatten_values(values).items()}
     return flat
 
 
@@ -140,7 +158,11 @@ def _label(ref: Mapping[str, Any]) -> str:
     return str(ref.get("version") or ref.get("tag") or "")
 
 
-def _component_changes(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]) -> list[Change]:
+def _component_changes(
+    old: Sequence[Mapping[str, Any]],
+    new: Sequence[Mapping[str, Any]],
+    values: tuple[ComponentValues, ComponentValues] | None,
+) -> list[Change]:
     before = {ref["name"]: ref for ref in old}
     after = {ref["name"]: ref for ref in new}
     changes: list[Change] = []
@@ -149,12 +171,22 @@ def _component_changes(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[s
         if name not in after:
             changes.append(Change(prefix, ChangeKind.REMOVED, old=_label(ref)))
             continue
-        for change in compare(flatten_component(ref), flatten_component(after[name])):
+        a = flatten_component(ref, None if values is None else values[0].get(name, {}))
+        b = flatten_component(after[name], None if values is None else values[1].get(name, {}))
+        for change in compare(a, b):
             changes.append(Change(f"{prefix}/{change.path}", change.kind, change.old, change.new))
     changes += [
         Change(f"componentRefs/{n}", ChangeKind.ADDED, new=_label(r)) for n, r in after.items() if n not in before
     ]
     return changes
+
+
+def merged_values(recipe: Recipe, files: Mapping[str, bytes]) -> dict[str, dict[str, Any]]:
+    """Each component's merged Helm values with the recipe data ``files``, exactly as
+    ``query --selector componentRefs.<name>.values`` answers them (:func:`hydrate`). A values
+    file the recipe names but ``files`` lacks is a :class:`~eidos_core.errors.NotFoundError`
+    naming it."""
+    return {name: ref["values"] for name, ref in hydrate(recipe, files)["componentRefs"].items()}
 
 
 def _recipe_order(path: str) -> tuple[int, list[str]]:
@@ -163,9 +195,17 @@ def _recipe_order(path: str) -> tuple[int, list[str]]:
     return (rank, path.split("/"))
 
 
-def diff_recipes(old: Recipe, new: Recipe, *, ignore: Sequence[str] = DEFAULT_IGNORES) -> Diff:
-    """What moving from recipe ``old`` to recipe ``new`` changes in a cluster."""
+def diff_recipes(
+    old: Recipe,
+    new: Recipe,
+    *,
+    ignore: Sequence[str] = DEFAULT_IGNORES,
+    values: tuple[ComponentValues, ComponentValues] | None = None,
+) -> Diff:
+    """What moving from recipe ``old`` to recipe ``new`` changes in a cluster; ``values`` is
+    (old's, new's) merged values by component (:func:`merged_values`), ``None`` to compare the
+    documents alone (overrides rather than values: see the module's docstring)."""
     a, b = old.to_document(), new.to_document()
     changes = compare(flatten_recipe(a), flatten_recipe(b))
-    changes += _component_changes(a.get("componentRefs") or [], b.get("componentRefs") or [])
+    changes += _component_changes(a.get("componentRefs") or [], b.get("componentRefs") or [], values)
     return _finish(RECIPE, changes, ignore, _recipe_order)

@@ -1,13 +1,16 @@
 """Documents as flat maps of path → value, their comparison, and ``--ignore`` patterns.
 
 Paths join levels with ``/`` (``K8s/server/version``, ``componentRefs/gpu-operator/version``);
-Helm values below ``overrides/`` are one dotted path (``driver.kernelModuleConfig.name``), a
+Helm values below ``values/`` (or ``overrides/``) are one dotted path (``driver.kernelModuleConfig.name``), a
 ``.`` inside a key written ``\\.`` as ``helm --set`` does. A list is one value: Helm replaces
 lists whole, so a changed item is the list changed.
 
 An ignore pattern is a shell glob (``*`` crosses ``/`` and ``.``; case matters) that matches a
 change's path or any of its ``/``-ancestors, so ``metadata`` covers ``metadata/timestamp``.
 ``.`` and ``/`` are interchangeable in both (``metadata.*`` covers ``metadata/timestamp``).
+A pattern is refused when it is empty or has a ``[`` that no ``]`` closes: :mod:`fnmatch` would
+take that ``[`` as a literal character and the pattern would quietly match almost nothing
+(``[[]`` is the way to match a literal ``[``).
 """
 
 from __future__ import annotations
@@ -76,11 +79,42 @@ def _dotted(text: str) -> str:
     return text.replace("/", ".")
 
 
+def unclosed_bracket(pattern: str) -> int | None:
+    """The index of the first ``[`` that opens no set, as :func:`fnmatch.translate` reads sets
+    (a ``!`` right after ``[`` negates, a ``]`` right after ``[`` or ``[!`` is a member), or ``None``."""
+    i = 0
+    while i < len(pattern):
+        if pattern[i] == "[":
+            j = i + 1
+            if j < len(pattern) and pattern[j] == "!":
+                j += 1
+            if j < len(pattern) and pattern[j] == "]":
+                j += 1
+            close = pattern.find("]", j)
+            if close < 0:
+                return i
+            i = close
+        i += 1
+    return None
+
+
 def check_patterns(patterns: Iterable[str]) -> tuple[str, ...]:
-    """The patterns, each trimmed; an empty one is refused (it would match nothing, silently)."""
+    """The patterns, each trimmed; an empty one or one with an unclosed ``[`` is refused (each
+    would match nothing, silently)."""
     checked = tuple(p.strip() for p in patterns)
-    if any(not p for p in checked):
-        raise InvalidRequestError("--ignore: empty pattern (give a glob such as 'metadata/*' or '*/timestamp')")
+    for pattern in checked:
+        if not pattern:
+            raise InvalidRequestError(
+                "--ignore: empty pattern (give a glob such as 'metadata/*' or '*/timestamp')",
+                details={"field": "ignore", "value": pattern},
+            )
+        at = unclosed_bracket(pattern)
+        if at is not None:
+            raise InvalidRequestError(
+                f"--ignore {pattern!r}: '[' at position {at + 1} is not closed by ']' "
+                "(a set such as [0-9]; '[[]' matches a literal '[')",
+                details={"field": "ignore", "value": pattern, "position": at + 1},
+            )
     return checked
 
 

@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 
 from eidos_cli.__main__ import main
 from eidos_core import yaml
+from eidos_core.data.files import EMBEDDED_PACKAGE
 from tests.hostile.payloads import PAYLOADS
 from tests.kube.emulator import KubeFixture
 from tests.registry import Registry
@@ -209,6 +211,11 @@ def test_ignore_patterns_and_default_ignores(snaps: tuple[str, str], tmp_path: P
 
     code, _, err = cli("diff", old, new, "--ignore", "", cwd=tmp_path)
     assert code == 2 and "--ignore: empty pattern" in err
+    # An unclosed '[' would be a literal to fnmatch and match nothing: refused, as --help says.
+    code, out, err = cli("diff", old, new, "--ignore", "[", cwd=tmp_path)
+    assert (code, out) == (2, "") and "--ignore '[': '[' at position 1 is not closed by ']'" in err
+    code, out, err = cli("diff", "--help", cwd=tmp_path)
+    assert "an empty --ignore pattern or one with an unclosed '['" in out
 
 
 def test_fail_on_drift(snaps: tuple[str, str], tmp_path: Path) -> None:
@@ -240,7 +247,7 @@ def test_output_to_a_file(snaps: tuple[str, str], tmp_path: Path) -> None:
     assert json.loads(target.read_text())["changes"] == OLD_NEW_CHANGES
 
     code, out, err = cli("diff", old, new, "-o", "cm://ns/drift", cwd=tmp_path)
-    assert code == 2 and "--output 'cm://ns/drift': write the diff to a file or -" in err
+    assert code == 2 and "invalid --output 'cm://ns/drift': diff writes to a file or - (stdout)" in err
 
 
 @pytest.mark.parametrize(
@@ -267,7 +274,10 @@ def test_help_has_examples_and_describes_each_output(tmp_path: Path) -> None:
     assert "eidos-cli diff before.yaml after.yaml" in out
     for line in ("table  one aligned row per change", "yaml   a kind: Diff document", "json   the same document"):
         assert line in out
-    for flag in ("--ignore PATTERN", "--fail-on-drift", "--default-ignores", "-t {yaml,json,table}", "-o FILE"):
+    flags = ("--ignore PATTERN", "--fail-on-drift", "--default-ignores", "-t {yaml,json,table}", "-o FILE", "--values",
+             "--data DIR|cm://NS/NAME", "--old-data", "--new-data")  # fmt: skip
+    assert "componentRefs/<name>/values/<dotted.values.path>" in out
+    for flag in flags:
         assert flag in out
     code, out, _ = cli("--help", cwd=tmp_path)
     assert code == 0 and re.search(r"^\s+diff\s+compare two snapshots", out, re.M)
@@ -310,12 +320,29 @@ def test_two_recipes_list_component_version_and_values_differences(tmp_path: Pat
 
     assert changes["criteria/accelerator"] == {"path": "criteria/accelerator", "change": "changed",
                                                "old": "h100", "new": "gb200"}  # fmt: skip
-    values = changes["componentRefs/gpu-operator/overrides/driver.kernelModuleConfig.name"]
-    assert values == {
+    # Helm values: merged (values files, then overrides) as `query` answers them. gb200 adds the
+    # kernel module parameters; both use values-eks.yaml, so hostPaths are the same.
+    merged = {gpu: query_values(tmp_path, "--service", "eks", "--gpu", gpu, "--intent", "training")
+              for gpu in ("h100", "gb200")}  # fmt: skip
+    assert {p: c for p, c in changes.items() if "/values/" in p} == {
+        f"componentRefs/{name}/values/{path}": {"path": f"componentRefs/{name}/values/{path}", "change": kind}
+        | ({"old": old_} if kind != "added" else {})
+        | ({"new": new_} if kind != "removed" else {})
+        for name, path, kind, old_, new_ in expected_values(merged["h100"], merged["gb200"])
+    }
+    assert changes["componentRefs/gpu-operator/values/driver.kernelModuleConfig.name"]["new"] == "kernel-module-params"
+    assert "componentRefs/gpu-operator/values/hostPaths.driverInstallDir" not in changes
+    assert not [p for p in changes if "/overrides/" in p]  # overrides are in the merged values
+    # --values=false: the documents only, the overrides as written.
+    code, out, err = cli("diff", "h100.yaml", "gb200.yaml", "-t", "json", "--values=false", cwd=tmp_path)
+    assert code == 0, err
+    documents_only = {c["path"]: c for c in json.loads(out)["changes"]}
+    assert documents_only["componentRefs/gpu-operator/overrides/driver.kernelModuleConfig.name"] == {
         "path": "componentRefs/gpu-operator/overrides/driver.kernelModuleConfig.name",
         "change": "added",
         "new": new["gpu-operator"]["overrides"]["driver"]["kernelModuleConfig"]["name"],
     }
+    assert not [p for p in documents_only if "/values/" in p]
     order = changes["deploymentOrder"]
     assert (order["old"], order["new"]) == (files["h100"]["deploymentOrder"], files["gb200"]["deploymentOrder"])
     constraints = {p for p in changes if p.startswith("constraints/")}
@@ -323,6 +350,133 @@ def test_two_recipes_list_component_version_and_values_differences(tmp_path: Pat
 
     code, out, err = cli("diff", "h100.yaml", "h100.yaml", "--fail-on-drift", cwd=tmp_path)
     assert (code, out) == (0, "no differences\n"), err
+
+
+def query_values(cwd: Path, *criteria: str) -> dict[str, Any]:
+    """componentRefs.<name>.values of every component, from `eidos-cli query` (one call each)."""
+    code, out, err = cli("query", "--selector", "deploymentOrder", *criteria, "-t", "json", cwd=cwd)
+    assert code == 0, err
+    found = {}
+    for name in json.loads(out):
+        code, out, err = cli("query", "--selector", f"componentRefs.{name}.values", *criteria, "-t", "json", cwd=cwd)
+        assert code == 0, err
+        found[name] = json.loads(out)
+    return found
+
+
+def leaves(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Dotted paths of the leaves, written out here rather than with eidos_core.diff (the keys of
+    the embedded values have no dots in them)."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        flat |= leaves(value, path) if isinstance(value, dict) and value else {path: value}
+    return flat
+
+
+def expected_values(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str, str, Any, Any]]:
+    """(component, path, change, old, new) for the components in both."""
+    found = []
+    for name in old.keys() & new.keys():
+        a, b = leaves(old[name]), leaves(new[name])
+        for path in a.keys() | b.keys():
+            if path not in b:
+                found.append((name, path, "removed", a[path], None))
+            elif path not in a:
+                found.append((name, path, "added", None, b[path]))
+            elif a[path] != b[path] or type(a[path]) is not type(b[path]):
+                found.append((name, path, "changed", a[path], b[path]))
+    return found
+
+
+def make_recipe(cwd: Path, name: str, *criteria: str) -> str:
+    code, _, err = cli("recipe", *criteria, "-o", name, cwd=cwd)
+    assert code == 0, err
+    return name
+
+
+def test_a_values_file_that_differs_between_two_recipes_shows_its_values(tmp_path: Path) -> None:
+    """eks and gke name different values files (values-eks.yaml, values-gke.yaml): the rows are
+    what the two files (and overrides) merge to, as `query` answers."""
+    eks = ("--service", "eks", "--gpu", "h100", "--intent", "training")
+    gke = ("--service", "gke", "--gpu", "h100", "--intent", "training")
+    a, b = make_recipe(tmp_path, "eks.yaml", *eks), make_recipe(tmp_path, "gke.yaml", *gke)
+    code, out, err = cli("diff", a, b, "-t", "json", cwd=tmp_path)
+    assert code == 0, err
+    changes = {c["path"]: c for c in json.loads(out)["changes"]}
+    old, new = query_values(tmp_path, *eks), query_values(tmp_path, *gke)
+    assert changes["componentRefs/gpu-operator/values/hostPaths.driverInstallDir"] == {
+        "path": "componentRefs/gpu-operator/values/hostPaths.driverInstallDir",
+        "change": "changed",
+        "old": old["gpu-operator"]["hostPaths"]["driverInstallDir"],
+        "new": new["gpu-operator"]["hostPaths"]["driverInstallDir"],
+    }
+    assert changes["componentRefs/gpu-operator/valuesFile"]["new"] == "components/gpu-operator/values-gke.yaml"
+    got = {(p.split("/")[1], p.split("/", 3)[3], c["change"]) for p, c in changes.items() if "/values/" in p}
+    assert got == {(name, path, kind) for name, path, kind, _, _ in expected_values(old, new)}
+
+
+@pytest.fixture
+def new_data(tmp_path: Path) -> Path:
+    """The embedded recipe data copied, with one value of gpu-operator's values.yaml changed."""
+    data = tmp_path / "data-v2"
+    shutil.copytree(str(resources.files(EMBEDDED_PACKAGE)), data, ignore=shutil.ignore_patterns("__*"))
+    values = data / "components" / "gpu-operator" / "values.yaml"
+    text = values.read_text()
+    assert text.count("maxParallelUpgrades: 1\n") == 1
+    values.write_text(text.replace("maxParallelUpgrades: 1\n", "maxParallelUpgrades: 2\n"))
+    return data
+
+
+def test_the_same_recipe_under_two_data_sets_shows_the_one_value_changed(tmp_path: Path, new_data: Path) -> None:
+    recipe = make_recipe(tmp_path, "r.yaml", "--service", "eks", "--gpu", "h100", "--intent", "training")
+    path = "componentRefs/gpu-operator/values/driver.upgradePolicy.maxParallelUpgrades"
+    code, out, err = cli("diff", recipe, recipe, "--new-data", str(new_data), "-t", "json", cwd=tmp_path)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["changes"] == [{"path": path, "change": "changed", "old": 1, "new": 2}]
+    assert doc["summary"] == {"added": 0, "removed": 0, "changed": 1, "total": 1, "ignored": 0}
+    # The other way round, and --data for both sides: the same data, no change.
+    code, out, err = cli("diff", recipe, recipe, "--old-data", str(new_data), "-t", "json", cwd=tmp_path)
+    assert code == 0 and json.loads(out)["changes"] == [{"path": path, "change": "changed", "old": 2, "new": 1}], err
+    code, out, err = cli("diff", recipe, recipe, "--data", str(new_data), "--fail-on-drift", cwd=tmp_path)
+    assert (code, out) == (0, "no differences\n"), err
+    # --old-data/--new-data win over --data for their side.
+    code, out, err = cli("diff", recipe, recipe, "--data", str(new_data), "--old-data", "/nonexistent-data",
+                         "--values", cwd=tmp_path)  # fmt: skip
+    assert code == 3 and "/nonexistent-data" in err
+    # The recipe documents alone cannot see it.
+    code, out, err = cli("diff", recipe, recipe, "--values=false", cwd=tmp_path)
+    assert (code, out) == (0, "no differences\n"), err
+
+
+def test_a_values_file_missing_from_the_data_is_exit_3_naming_it_and_the_side(tmp_path: Path) -> None:
+    recipe = yaml.load((tmp_path / make_recipe(tmp_path, "r.yaml", "--service", "eks", "--gpu", "h100")).read_bytes())
+    gone = "components/gpu-operator/values-retired.yaml"
+    for ref in recipe["componentRefs"]:
+        if ref["name"] == "gpu-operator":
+            ref["valuesFile"] = gone
+    (tmp_path / "old.yaml").write_text(yaml.dump(recipe))
+    code, out, err = cli("diff", "old.yaml", "r.yaml", cwd=tmp_path)
+    assert (code, out) == (3, ""), err
+    assert f"A (old.yaml) with the embedded recipe data: values file {gone} of component gpu-operator" in err
+    assert "--values=false" in err and len(err.strip().splitlines()) == 1
+    # The documents alone compare: the file name is what changed.
+    code, out, err = cli("diff", "old.yaml", "r.yaml", "--values=false", "-t", "json", cwd=tmp_path)
+    assert code == 0, err
+    assert json.loads(out)["changes"] == [
+        {"path": "componentRefs/gpu-operator/valuesFile", "change": "changed", "old": gone,
+         "new": "components/gpu-operator/values-eks.yaml"},
+    ]  # fmt: skip
+
+
+def test_recipe_data_flags_that_would_change_nothing_are_refused(snaps: tuple[str, str], tmp_path: Path) -> None:
+    old, new = snaps
+    code, out, err = cli("diff", old, new, "--data", str(tmp_path), cwd=tmp_path)
+    assert (code, out) == (2, "") and "--data: recipe data applies to two recipes; A and B are snapshots" in err
+    code, out, err = cli("diff", old, new, "--old-data", "x", "--new-data", "y", "--values=false", cwd=tmp_path)
+    assert (code, out) == (2, "")
+    assert "--old-data, --new-data: recipe data is for comparing values; drop it or --values=false" in err
 
 
 # ---------------------------------------------------------------- cm://

@@ -23,10 +23,11 @@ from eidos_core.diff import (
     document_subject,
     render_diff_table,
 )
+from eidos_core.diff.documents import merged_values
 from eidos_core.diff.model import change_to_document
-from eidos_core.diff.paths import flatten_values, is_ignored, same_value
+from eidos_core.diff.paths import flatten_values, is_ignored, same_value, unclosed_bracket
 from eidos_core.diff.table import MAX_VALUE
-from eidos_core.errors import InvalidRequestError
+from eidos_core.errors import InvalidRequestError, NotFoundError
 from eidos_core.recipe.model import Recipe
 from eidos_core.recipe.result import recipe_from_document
 from eidos_core.snapshot.model import Snapshot, snapshot_from_document, snapshot_to_document
@@ -155,6 +156,25 @@ def test_ignored_changes_are_counted_and_named() -> None:
 def test_an_empty_pattern_is_refused(pattern: str) -> None:
     with pytest.raises(InvalidRequestError, match="--ignore: empty pattern"):
         diff_snapshots(BEFORE, AFTER, ignore=[pattern])
+
+
+@pytest.mark.parametrize(
+    ("pattern", "position"), [("[", 1), ("metadata/[time", 10), ("[]", 1), ("[!]", 1), ("*[0-9]/x[", 9)]
+)
+def test_a_pattern_with_an_unclosed_bracket_is_refused(pattern: str, position: int) -> None:
+    # fnmatch would read that '[' as a literal and the pattern would quietly match nothing.
+    with pytest.raises(InvalidRequestError, match=rf"'\[' at position {position} is not closed") as info:
+        diff_snapshots(BEFORE, AFTER, ignore=[pattern])
+    assert info.value.details == {"field": "ignore", "value": pattern, "position": position}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path"),
+    [("[[]x]", "[x]"), ("[]]", "]"), ("[!]]", "a"), ("GPU/smi/[cd]*", "GPU/smi/driver"), ("*]", "a]")],
+)
+def test_closed_sets_and_a_bare_closing_bracket_are_patterns(pattern: str, path: str) -> None:
+    assert unclosed_bracket(pattern) is None
+    assert is_ignored(path, [pattern])
 
 
 # ---------------------------------------------------------------- values paths
@@ -310,6 +330,62 @@ def test_a_constraint_name_listed_twice_is_two_entries() -> None:
     assert triples(diff_recipes(recipe(constraints=once), recipe(constraints=twice)).changes) == [
         ("constraints/K8s.server.version#2", "added", None, "< 1.34"),
     ]
+
+
+# ---------------------------------------------------------------- merged values
+
+VALUES_FILE = "components/gpu-operator/values.yaml"
+FILES = {VALUES_FILE: b"driver:\n  version: '570.133.20'\n  enabled: true\n  upgradePolicy: {maxParallelUpgrades: 1}\n"}
+
+
+def test_merged_values_are_the_values_file_then_the_overrides() -> None:
+    values = merged_values(recipe(), FILES)
+    assert values["gpu-operator"] == {
+        "driver": {"version": "570.133.20", "enabled": True, "upgradePolicy": {"maxParallelUpgrades": 1}},
+        "tolerations": [{"key": "a"}],
+    }
+    assert values["cert-manager"] == {}  # neither a values file nor overrides
+
+
+def test_a_values_file_missing_from_the_data_is_not_found_naming_it() -> None:
+    with pytest.raises(NotFoundError, match=f"values file {VALUES_FILE} of component gpu-operator"):
+        merged_values(recipe(), {})
+
+
+def test_with_values_a_changed_values_file_shows_under_one_file_name() -> None:
+    changed = {VALUES_FILE: FILES[VALUES_FILE].replace(b"maxParallelUpgrades: 1", b"maxParallelUpgrades: 2")}
+    same = recipe()
+    diff = diff_recipes(same, same, values=(merged_values(same, FILES), merged_values(same, changed)))
+    assert triples(diff.changes) == [
+        ("componentRefs/gpu-operator/values/driver.upgradePolicy.maxParallelUpgrades", "changed", 1, 2),
+    ]
+    assert diff_recipes(same, same).changes == ()  # the documents alone cannot see it
+
+
+def test_with_values_overrides_are_not_listed_apart_and_a_no_op_override_is_no_change() -> None:
+    refs = copy.deepcopy(recipe().to_document()["componentRefs"])
+    refs[0]["overrides"] = {"driver": {"version": "580.82.07", "enabled": True}, "tolerations": [{"key": "a"}]}
+    refs[0]["overrides"]["driver"]["upgradePolicy"] = {"maxParallelUpgrades": 1}  # what the file already has
+    old, new = recipe(), recipe(componentRefs=refs)
+    diff = diff_recipes(old, new, values=(merged_values(old, FILES), merged_values(new, FILES)))
+    assert triples(diff.changes) == [
+        ("componentRefs/gpu-operator/values/driver.version", "changed", "570.133.20", "580.82.07"),
+    ]
+    # Without values: the overrides as written, the no-op one included.
+    assert [c.path for c in diff_recipes(old, new).changes] == [
+        "componentRefs/gpu-operator/overrides/driver.upgradePolicy.maxParallelUpgrades",
+        "componentRefs/gpu-operator/overrides/driver.version",
+    ]
+
+
+def test_with_values_a_component_added_or_removed_is_one_row() -> None:
+    old = recipe()
+    new = recipe(componentRefs=[*old.to_document()["componentRefs"],
+                                {"name": "x", "version": "1", "overrides": {"a": {"b": 1}}}])  # fmt: skip
+    forward = diff_recipes(old, new, values=(merged_values(old, FILES), merged_values(new, FILES)))
+    assert triples(forward.changes) == [("componentRefs/x", "added", None, "1")]
+    backward = diff_recipes(new, old, values=(merged_values(new, FILES), merged_values(old, FILES)))
+    assert triples(backward.changes) == [("componentRefs/x", "removed", "1", None)]
 
 
 # ---------------------------------------------------------------- kinds

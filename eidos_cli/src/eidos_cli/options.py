@@ -1,5 +1,6 @@
 """Flag types shared by the commands: booleans that take ``=false``, repeatable comma lists,
-output formats and the Kubernetes/output flags every I/O command has."""
+output formats and the Kubernetes/output flags every I/O command has, and the check of an
+``--output`` that is a file or stdout only."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from eidos_cli.parser import ArgumentContainer
+from eidos_core.errors import InvalidRequestError
 from eidos_core.io.documents import FORMATS
+from eidos_core.io.uri import Scheme, parse_uri
 
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
@@ -72,6 +75,21 @@ def add_output(
         "-o", "--output", default="-", metavar="URI", help=f"where to write {what}: {where} (default: stdout)"
     )
     parser.add_argument("-t", "--format", choices=tuple(formats), default="yaml", help=format_help)
+
+
+def output_file(uri: str, *, command: str) -> str | None:
+    """The file an ``--output`` of a file-or-stdout command names, ``None`` for stdout (``-``);
+    any other location (``cm://``, ``http://``…) is refused naming the flag and the command.
+    Called before any input is read, so a bad destination costs nothing."""
+    loc = parse_uri(uri)
+    if loc.scheme is Scheme.STDIO:
+        return None
+    if loc.scheme is Scheme.FILE:
+        return loc.path
+    raise InvalidRequestError(
+        f"invalid --output {uri!r}: {command} writes to a file or - (stdout)",
+        details={"field": "output", "value": uri, "allowed": ["FILE", "-"]},
+    )
 
 
 def add_kubeconfig(parser: argparse.ArgumentParser) -> None:

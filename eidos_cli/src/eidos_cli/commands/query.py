@@ -20,12 +20,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from eidos_cli.data import recipe_store
-from eidos_cli.options import add_kubeconfig, add_output
+from eidos_cli.options import add_kubeconfig, add_output, output_file
 from eidos_cli.resolve import add_criteria_flags, resolve_criteria, resolve_locally, warn_server_snapshot
 from eidos_core import yaml
-from eidos_core.errors import InvalidRequestError
 from eidos_core.io.local import write_file_atomic, write_stdout
-from eidos_core.io.uri import Scheme, parse_uri
 from eidos_core.recipe.query import parse_selector, query_recipe
 
 log = logging.getLogger("eidos_cli.query")
@@ -78,19 +76,9 @@ def render_value(value: Any, fmt: str) -> bytes:
     return text.encode()
 
 
-def _destination(output: str) -> str | None:
-    """The file to write, or ``None`` for stdout; other locations are refused before any work."""
-    loc = parse_uri(output)
-    if loc.scheme is Scheme.STDIO:
-        return None
-    if loc.scheme is Scheme.FILE:
-        return loc.path
-    raise InvalidRequestError(f"invalid --output {output!r}: query writes to a file or - (stdout)")
-
-
 async def _run(args: argparse.Namespace) -> int:
     parse_selector(args.selector)  # a malformed selector is exit 2 before any resolving
-    target = _destination(args.output)
+    target = output_file(args.output, command="query")
     criteria, snapshot = await resolve_criteria(args)
     if args.server:
         from eidos_cli.remote import fetch_query  # aiohttp only when it is used
