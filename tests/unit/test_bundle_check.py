@@ -19,7 +19,7 @@ from eidos_cli.bundle.check.references import StepValues, dangling_references, s
 from eidos_cli.bundle.check.report import Finding, Report, Unchecked, render
 from eidos_cli.bundle.check.schema import admit, check_version, custom_problems, schema_findings
 from eidos_cli.bundle.check.values_keys import ChartValues, key_path, unknown_keys
-from eidos_cli.commands.completion import tree
+from eidos_cli.commands.completion import commands_of
 from eidos_core.errors import InvalidRequestError
 
 # ---- install-plan.yaml ------------------------------------------------------------------------
@@ -349,8 +349,8 @@ def test_bundle_check_is_an_action_of_bundle() -> None:
     assert (args.dir, args.charts, args.format, args.strict) == ("dir", "c", "json", True)
     args = build_parser().parse_args(["bundle", "-r", "recipe.yaml", "-o", "out"])
     assert args.recipe == "recipe.yaml"
-    commands = tree(build_parser())
-    assert "check" in commands["bundle"][0] and "--charts" in commands["bundle check"][1]
+    commands = commands_of(build_parser())
+    assert "check" in commands["bundle"].words and "--charts" in commands["bundle check"].flags
 
 
 def test_bundle_without_recipe_is_still_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -104,11 +104,6 @@ def commands_of(parser: Parser) -> dict[str, Command]:
     return out
 
 
-def tree(parser: Parser) -> dict[str, tuple[list[str], list[str]]]:
-    """Command path → (sub-words, flags)."""
-    return {path: (c.words, c.flags) for path, c in commands_of(parser).items()}
-
-
 def _bash_value_cases(commands: dict[str, Command]) -> str:
     cases = []
     for path, cmd in sorted(commands.items()):
