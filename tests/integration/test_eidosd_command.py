@@ -122,3 +122,14 @@ def test_data_flag_serves_that_directory(tmp_path: Path) -> None:
 def test_unknown_argument_exits_2_with_a_suggestion(args: list[str], line: str) -> None:
     proc = run(*args, PORT=str(free_port()), HOST="127.0.0.1")  # were it ignored, eidosd would serve
     assert (proc.returncode, proc.stdout, proc.stderr) == (2, "", f"eidosd: error: {line}\n")
+
+
+def test_a_value_starting_with_a_dash_says_how_to_write_it() -> None:
+    """argparse reads ``-1s`` in ``--read-timeout -1s`` as a flag: the message says to use ``=``,
+    and with ``=`` the value reaches the setting's own parser."""
+    spaced = run("--read-timeout", "-1s")
+    assert spaced.returncode == 2
+    assert "--read-timeout: expected one argument" in spaced.stderr
+    assert "written --flag=VALUE" in spaced.stderr
+    joined = run("--read-timeout=-1s")
+    assert joined.returncode == 2 and "--read-timeout='-1s'" in joined.stderr, joined.stderr

@@ -39,6 +39,9 @@ class Parser(argparse.ArgumentParser):
     """Usage errors as one line (exit 2) pointing at ``--help`` instead of the whole usage."""
 
     def error(self, message: str) -> NoReturn:
+        if message.endswith("expected one argument"):
+            # argparse takes "-1s" in "--read-timeout -1s" for a flag; the value needs "=".
+            message += " (a value that starts with '-' is written --flag=VALUE)"
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
