@@ -42,7 +42,7 @@ from eidos_core.diff import (
 from eidos_core.errors import InvalidRequestError, NotFoundError, ValidationFailedError
 from eidos_core.io.documents import FORMATS, Format, read_document, render
 from eidos_core.io.local import write_file_atomic, write_stdout
-from eidos_core.recipe.model import Recipe
+from eidos_core.recipe.model import Recipe, RecipeStore
 from eidos_core.recipe.result import recipe_from_document
 from eidos_core.snapshot.model import snapshot_from_document
 
@@ -183,8 +183,9 @@ def document_kind(a_doc: Any, b_doc: Any, *, a: str, b: str) -> str:
     return subject_a
 
 
-async def _values(recipe: Recipe, spec: str | None, *, side: str, args: argparse.Namespace) -> dict[str, Any]:
-    store = await recipe_store(spec, kubeconfig=args.kubeconfig)
+async def _values(
+    recipe: Recipe, store: RecipeStore, spec: str | None, *, side: str, args: argparse.Namespace
+) -> dict[str, Any]:
     try:
         return await asyncio.to_thread(merged_values, recipe, store.files)
     except NotFoundError as exc:  # a values file the recipe names: say which side and data
@@ -210,8 +211,11 @@ async def compare(args: argparse.Namespace, ignore: list[str]) -> Diff:
     old_recipe, new_recipe = recipe_from_document(a_doc, source=args.a), recipe_from_document(b_doc, source=args.b)
     values = None
     if args.values:
-        old_values = await _values(old_recipe, args.old_data or args.data, side="A", args=args)
-        new_values = await _values(new_recipe, args.new_data or args.data, side="B", args=args)
+        old_spec, new_spec = args.old_data or args.data, args.new_data or args.data
+        old_store = await recipe_store(old_spec, kubeconfig=args.kubeconfig)
+        new_store = old_store if new_spec == old_spec else await recipe_store(new_spec, kubeconfig=args.kubeconfig)
+        old_values = await _values(old_recipe, old_store, old_spec, side="A", args=args)
+        new_values = await _values(new_recipe, new_store, new_spec, side="B", args=args)
         values = (old_values, new_values)
     return diff_recipes(old_recipe, new_recipe, ignore=ignore, values=values)
 
