@@ -1,6 +1,7 @@
 """Helpers for tests that run eidosd as a process or wait for something to happen.
 
-* :func:`free_port`: a TCP port on 127.0.0.1 that nothing listens on now.
+* :func:`free_port`: a TCP port on 127.0.0.1 that nothing listens on now; :func:`port_refuses`:
+  whether nothing listens on one.
 * :func:`wait_until` / :func:`wait_until_async`: poll a check until it holds, with a deadline
   (never a fixed sleep standing in for a wait); :class:`GaveUp` when the deadline passes.
 * :func:`request`, :func:`read_response`, :func:`metric_value`: HTTP with the standard library,
@@ -66,6 +67,15 @@ def free_port() -> int:
 
 
 # --- waiting ---------------------------------------------------------------------------------------
+
+
+def port_refuses(port: int) -> bool:
+    """Nothing listens on 127.0.0.1:``port`` (a connection is refused)."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except ConnectionRefusedError:
+        return True
+    return False
 
 
 class GaveUp(AssertionError):

@@ -4,7 +4,6 @@ flags (they override the environment and are validated like it) and usage errors
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from eidos_core import __version__
 from eidosd.settings import declared, env_names, flag_settings
 from tests.conftest import mini_files
-from tests.support import EIDOSD, EidosdProcess, free_port
+from tests.support import EIDOSD, EidosdProcess, free_port, port_refuses
 
 
 def clean_env(**env: str) -> dict[str, str]:
@@ -33,14 +32,6 @@ def launch(tmp_path: Path, port: int, *args: str, **env: str) -> EidosdProcess:
     assert EIDOSD
     log = tmp_path / f"eidosd-{port}.log"
     return EidosdProcess([EIDOSD, *args], env=clean_env(**env), port=port, log_path=log, cwd=tmp_path)
-
-
-def refuses(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except ConnectionRefusedError:
-        return True
-    return False
 
 
 def test_version() -> None:
@@ -79,7 +70,7 @@ def test_flag_overrides_the_environment(tmp_path: Path) -> None:
     assert flag_port != env_port
     with launch(tmp_path, flag_port, f"--port={flag_port}", PORT=str(env_port), HOST="127.0.0.1") as server:
         server.wait_ready()
-        assert refuses(env_port)
+        assert port_refuses(env_port)
         assert server.stop() == 0
 
 

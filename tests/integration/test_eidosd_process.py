@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from eidos_core.recipe.criteria import ANY
-from tests.support import EIDOSD, RunEidosd, read_response, start_eidosd, wait_until
+from tests.support import EIDOSD, RunEidosd, port_refuses, read_response, start_eidosd, wait_until
 
 
 def test_serves_embedded_recipes(run_eidosd: RunEidosd) -> None:
@@ -103,21 +103,13 @@ def test_sigterm_drains_a_request_whose_body_is_still_arriving(run_eidosd: RunEi
     # Readiness flips at once, while the process still serves.
     wait_until(lambda: server.request("/ready")[0] == 503, "/ready 503 after SIGTERM", 5, every=0.02)
     # Past SHUTDOWN_DELAY the listener is closed.
-    wait_until(lambda: refuses(server.port), "the listener closed after SHUTDOWN_DELAY", 5)
+    wait_until(lambda: port_refuses(server.port), "the listener closed after SHUTDOWN_DELAY", 5)
     sock.sendall(body[10:])
     response = read_response(sock)
     sock.close()
     assert response.startswith(b"HTTP/1.1 200")
     assert b'"gke-cos"' in response
     assert server.stop(within=15) == 0
-
-
-def refuses(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except ConnectionRefusedError:
-        return True
-    return False
 
 
 def test_idle_keepalive_connection_is_closed(run_eidosd: RunEidosd) -> None:
