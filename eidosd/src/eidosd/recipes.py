@@ -192,15 +192,15 @@ class RecipeService:
         key = criteria.key()
         rendered = current.answers.get((key, selector))
         if rendered is not None:
-            self.metrics.http.cache_hits += 1
+            self._http.cache_hits += 1
         else:
-            self.metrics.http.cache_misses += 1
+            self._http.cache_misses += 1
             document = current.hydrated.get(key)
             if document is None:
                 started = time.perf_counter()
                 recipe = replace(build_recipe(current.store, criteria), version=self.version)
                 self.metrics.build_duration.observe(time.perf_counter() - started)
-                document = hydrate(recipe, current.store.files)
+                document = hydrate(recipe, current.store.files, current.store.registry)
                 current.hydrated.put(key, document)
             rendered = _rendered(to_json(select(document, path)))
             if len(rendered.body) > MAX_CACHED_ANSWER_BYTES:

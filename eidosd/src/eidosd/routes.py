@@ -91,13 +91,11 @@ def _refuse_conflicts(query: MultiMapping[str]) -> None:
                 for first_name, first_value, first_canonical in seen:
                     if canonical != first_canonical:
                         where = name if name == first_name else f"{first_name} and {name}"
+                        # parameters and values pair up, in the order sent (one name when repeated)
+                        names = [name] if name == first_name else [first_name, name]
                         raise InvalidRequestError(
                             f"conflicting values for {where}: {first_value!r} and {value!r} (send one value)",
-                            details={
-                                "parameter": name,
-                                "parameters": sorted({first_name, name}),
-                                "values": [first_value, value],
-                            },
+                            details={"parameter": name, "parameters": names, "values": [first_value, value]},
                         )
                 seen.append((name, value, canonical))
 
@@ -189,11 +187,12 @@ async def post_recipe(request: web.Request) -> web.Response:
 
 _SELECTOR_TEXT = (
     "The selector is a dot path into the recipe: componentRefs.<component>.<field> (values: the "
-    "component's merged Helm values, as the bundle merges its values file(s) and the recipe's "
-    "overrides, before --set and node scheduling), constraints.<constraint name> (its value "
-    "expression), deploymentOrder, criteria.service, ...; a list item by its index from 0; a key "
-    "with dots in it (a constraint name) by its segments. The answer is the JSON value there, a "
-    "scalar too."
+    "component's Helm values as a bundle of the recipe writes them before --set and node scheduling: "
+    "its values file(s), the recipe's overrides, and the registry's references to other components "
+    "set from the namespace plan), constraints.<constraint name> (its value expression), "
+    "deploymentOrder, criteria.service, ...; a list item by its index from 0, without leading zeros "
+    "(00 is a 404); a key with dots in it (a constraint name) by its segments; a YAML int or bool "
+    "key by its text (80, true). The answer is the JSON value there, a scalar too."
 )
 
 

@@ -6,8 +6,9 @@ and the one place that decides, for every component of a bundle:
 * whether it is in the bundle: disabled at bundle time (``--disable C`` or
   ``--set C:enabled=false``) it is gone — its chart, its extra manifests, and values of other
   components that point at it (``registry valueReferences``);
-* its namespace (the namespace plan): the recipe's ``namespace`` on the componentRef, else the
-  registry's ``namespace``, else the component name; a DNS-1123 label;
+* its namespace (the namespace plan, :mod:`eidos_core.recipe.namespaces`): the recipe's
+  ``namespace`` on the componentRef, else the registry's ``namespace``, else the component
+  name; a DNS-1123 label;
 * its values (``values.bundle_values``), with references to other components computed from
   the namespace plan (``http://<release>-….<namespace>.svc``), never taken from values files;
 * its extra manifests, rendered for that namespace (``manifests.render_template``): plain YAML,
@@ -23,7 +24,7 @@ the Argo CD layout into Applications.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,11 +37,11 @@ from eidos_cli.bundle.yamlout import dump, dump_values
 from eidos_core import API_VERSION, __version__
 from eidos_core.errors import InvalidRequestError, NotFoundError
 from eidos_core.recipe.model import KUSTOMIZE, ComponentRef, Recipe, RecipeStore, Registry
+from eidos_core.recipe.namespaces import Reference, namespace_plan, value_references
 
 PLAN_FILE = "install-plan.yaml"
 PLAN_KIND = "InstallPlan"
 HELM = "helm"
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _RELEASE_MAX = 53  # Helm's limit on a release name
 
 
@@ -66,15 +67,6 @@ class Kustomize:
     source: str
     path: str
     tag: str
-
-
-@dataclass(frozen=True, slots=True)
-class Reference:
-    """A value of ``component`` at ``path`` that points at ``target``."""
-
-    component: str
-    path: str
-    target: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,24 +114,6 @@ def ordered_refs(recipe: Recipe) -> list[ComponentRef]:
     return out
 
 
-def namespace_of(component: str, registry: Registry, override: str = "") -> str:
-    """The namespace plan for one component: the recipe's override, else the registry's (default:
-    the component name)."""
-    comp = registry.get(component)
-    namespace = override or (comp.namespace if comp and comp.namespace else component)
-    if not _DNS_LABEL.fullmatch(namespace) or len(namespace) > 63:
-        raise InvalidRequestError(
-            f"component {component!r} has no usable namespace: {namespace!r} is not a DNS-1123 label "
-            "(lowercase letters, digits and '-'); give it a `namespace` in the registry",
-            details={"component": component, "namespace": namespace},
-        )
-    return namespace
-
-
-def namespace_plan(refs: Sequence[ComponentRef], registry: Registry) -> dict[str, str]:
-    return {ref.name: namespace_of(ref.name, registry, ref.namespace) for ref in refs}
-
-
 def disabled_components(
     recipe: Recipe, registry: Registry, options: BundleOptions
 ) -> tuple[tuple[str, ...], tuple[SetOverride, ...]]:
@@ -181,39 +155,6 @@ def _release(ref: ComponentRef) -> str:
             details={"component": name},
         )
     return name
-
-
-def value_references(
-    refs: Sequence[ComponentRef], registry: Registry, namespaces: Mapping[str, str]
-) -> tuple[dict[str, dict[str, str | None]], list[Reference], list[str]]:
-    """Per component, path → value computed from the plan (``None``: remove it, the target is
-    not in the bundle); the references kept; notes on those removed."""
-    out: dict[str, dict[str, str | None]] = {}
-    kept: list[Reference] = []
-    notes: list[str] = []
-    for ref in refs:
-        comp = registry.get(ref.name)
-        if comp is None or not comp.value_references:
-            continue
-        paths: dict[str, str | None] = {}
-        for item in comp.value_references:
-            target = item.component or ref.name
-            if target not in namespaces:
-                paths[item.path] = None
-                notes.append(
-                    f"{ref.name}: {item.path} left unset: it points at {target}, which is not in this bundle "
-                    f"(set it with --set {ref.name}:{item.path}=...)"
-                )
-                continue
-            paths[item.path] = (
-                item.value.replace("{namespace}", namespaces[target])
-                .replace("{release}", target)
-                .replace("{component}", target)
-            )
-            if target != ref.name:
-                kept.append(Reference(component=ref.name, path=item.path, target=target))
-        out[ref.name] = paths
-    return out, kept, notes
 
 
 def _manifests(

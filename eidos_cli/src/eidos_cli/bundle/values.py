@@ -4,11 +4,12 @@
    (``components/<name>/values-eks.yaml``) goes over ``components/<name>/values.yaml`` when
    that exists;
 2. the recipe's ``overrides`` deep-merged on top (mappings merge, lists and scalars replace);
-   steps 1–2 are :func:`eidos_core.recipe.values.recipe_values`, shared with ``/v1/query``;
 3. references to other components (``registry valueReferences``) set from the namespace plan,
    or removed when their component is not in the bundle — after the recipe, so that no
    hard-coded namespace survives, and before ``--set``, so that the user can still point a
-   value elsewhere (at a Prometheus of their own);
+   value elsewhere (at a Prometheus of their own); steps 1–3 are
+   :mod:`eidos_core.recipe.values` (``recipe_values``, ``apply_references``), shared with
+   ``/v1/query``;
 4. ``--set`` entries for the component;
 5. node selectors and tolerations at the registry's paths.
 
@@ -22,25 +23,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eidos_cli.bundle.overrides import SetOverride, apply_overrides, for_component
-from eidos_cli.bundle.scheduling import Scheduling, apply_scheduling, put_path
+from eidos_cli.bundle.scheduling import Scheduling, apply_scheduling
 from eidos_core.recipe.model import ComponentRef, Registry
-from eidos_core.recipe.values import recipe_values
+from eidos_core.recipe.values import apply_references, recipe_values
 
 __all__ = ["apply_references", "bundle_values", "component_values", "recipe_values"]
-
-
-def apply_references(values: dict[str, Any], references: Mapping[str, Any | None]) -> None:
-    """Set each dotted path to its value, or remove it where the value is ``None``."""
-    for path, value in references.items():
-        segments = path.split(".")
-        if value is None:
-            node: Any = values
-            for segment in segments[:-1]:
-                node = node.get(segment) if isinstance(node, dict) else None
-            if isinstance(node, dict):
-                node.pop(segments[-1], None)
-            continue
-        put_path(values, path, value)
 
 
 def component_values(
@@ -69,7 +56,7 @@ def bundle_values(
     references: Mapping[str, Mapping[str, Any | None]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Values of every component, keyed by component name, in recipe order; ``references``
-    gives each component's step-3 paths (see ``plan.value_references``)."""
+    gives each component's step-3 paths (see ``eidos_core.recipe.namespaces.value_references``)."""
     parsed: dict[str, dict[str, Any]] = {}  # each values file parsed once, however many components name it
     refs_by = references or {}
     return {
