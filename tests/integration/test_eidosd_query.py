@@ -121,6 +121,8 @@ async def test_not_found_names_the_longest_existing_path(make_client: MakeClient
         ("componentRefs.no-such-thing.version", "componentRefs", "no-such-thing"),
         ("constraints.K8s.server.version.major", "constraints.K8s.server.version", "major"),
         ("deploymentOrder.99", "deploymentOrder", "99"),
+        ("deploymentOrder.00", "deploymentOrder", "00"),  # one spelling per item: 0, not 00 or 000
+        ("deploymentOrder.01", "deploymentOrder", "01"),
         ("nothing", "", "nothing"),
     ):
         for _ in range(2):  # the second time from the cached hydrated recipe: still a 404
