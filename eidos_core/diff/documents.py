@@ -35,7 +35,7 @@ from eidos_core.codec import scalar_text
 from eidos_core.diff.model import DEFAULT_IGNORES, Change, ChangeKind, Diff
 from eidos_core.diff.paths import Flat, check_patterns, compare, drop_ignored, flatten_values
 from eidos_core.errors import InvalidRequestError
-from eidos_core.recipe.model import RESULT_KIND, Recipe
+from eidos_core.recipe.model import RESULT_KIND, Recipe, Registry
 from eidos_core.recipe.query import hydrate
 from eidos_core.snapshot.model import SNAPSHOT_KIND, Snapshot
 from eidos_core.yaml import plain
@@ -181,12 +181,12 @@ def _component_changes(
     return changes
 
 
-def merged_values(recipe: Recipe, files: Mapping[str, bytes]) -> dict[str, dict[str, Any]]:
+def merged_values(recipe: Recipe, files: Mapping[str, bytes], registry: Registry) -> dict[str, dict[str, Any]]:
     """Each component's merged Helm values with the recipe data ``files``, exactly as
     ``query --selector componentRefs.<name>.values`` answers them (:func:`hydrate`). A values
     file the recipe names but ``files`` lacks is a :class:`~eidos_core.errors.NotFoundError`
     naming it."""
-    return {name: ref["values"] for name, ref in hydrate(recipe, files)["componentRefs"].items()}
+    return {name: ref["values"] for name, ref in hydrate(recipe, files, registry)["componentRefs"].items()}
 
 
 def _recipe_order(path: str) -> tuple[int, list[str]]:

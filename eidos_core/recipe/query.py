@@ -85,15 +85,15 @@ def parse_selector(text: str) -> tuple[str, ...]:
     raise AssertionError(f"selector {text!r} refused by the pattern for no reason found")  # pragma: no cover
 
 
-def hydrate(recipe: Recipe, files: Mapping[str, bytes], registry: Registry | None = None) -> dict[str, Any]:
+def hydrate(recipe: Recipe, files: Mapping[str, bytes], registry: Registry) -> dict[str, Any]:
     """The document :func:`select` walks (see the module's docstring): a new dict, the caller's
-    to keep. ``files`` and ``registry`` are the recipe data's; without a registry no
-    ``valueReferences`` are set (steps 1–2 alone). A values file the recipe names but ``files``
+    to keep. ``files`` and ``registry`` are the recipe data's (the registry's
+    ``valueReferences`` are set; ``Registry()`` has none). A values file the recipe names but ``files``
     lacks is a :class:`NotFoundError`; a component without a usable namespace an
     :class:`InvalidRequestError`, as in the bundle."""
     document = recipe.to_document()
     refs = {ref["name"]: ref for ref in document.get("componentRefs", [])}
-    values = referenced_values(recipe.component_refs, files, registry if registry is not None else Registry())
+    values = referenced_values(recipe.component_refs, files, registry)
     document["componentRefs"] = {
         ref.name: {**refs[ref.name], "values": values[ref.name]} for ref in recipe.component_refs
     }
@@ -197,10 +197,10 @@ def select(document: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return node
 
 
-def query_recipe(recipe: Recipe, files: Mapping[str, bytes], selector: str, registry: Registry | None = None) -> Any:
+def query_recipe(recipe: Recipe, files: Mapping[str, bytes], selector: str, registry: Registry) -> Any:
     """The value of ``recipe`` at ``selector``: parsed (400 when malformed), hydrated with
     ``files`` (the recipe data's values files) and ``registry`` (the recipe data's: its
-    ``valueReferences``; without it none are set), selected (404 naming the longest path that
+    ``valueReferences``), selected (404 naming the longest path that
     exists)."""
     path = parse_selector(selector)
     return select(hydrate(recipe, files, registry), path)

@@ -28,7 +28,7 @@ from eidos_core.diff.model import change_to_document
 from eidos_core.diff.paths import flatten_values, is_ignored, same_value, unclosed_bracket
 from eidos_core.diff.table import MAX_VALUE
 from eidos_core.errors import InvalidRequestError, NotFoundError
-from eidos_core.recipe.model import Recipe
+from eidos_core.recipe.model import Recipe, Registry
 from eidos_core.recipe.result import recipe_from_document
 from eidos_core.snapshot.model import Snapshot, snapshot_from_document, snapshot_to_document
 
@@ -339,7 +339,7 @@ FILES = {VALUES_FILE: b"driver:\n  version: '570.133.20'\n  enabled: true\n  upg
 
 
 def test_merged_values_are_the_values_file_then_the_overrides() -> None:
-    values = merged_values(recipe(), FILES)
+    values = merged_values(recipe(), FILES, Registry())
     assert values["gpu-operator"] == {
         "driver": {"version": "570.133.20", "enabled": True, "upgradePolicy": {"maxParallelUpgrades": 1}},
         "tolerations": [{"key": "a"}],
@@ -349,13 +349,15 @@ def test_merged_values_are_the_values_file_then_the_overrides() -> None:
 
 def test_a_values_file_missing_from_the_data_is_not_found_naming_it() -> None:
     with pytest.raises(NotFoundError, match=f"values file {VALUES_FILE} of component gpu-operator"):
-        merged_values(recipe(), {})
+        merged_values(recipe(), {}, Registry())
 
 
 def test_with_values_a_changed_values_file_shows_under_one_file_name() -> None:
     changed = {VALUES_FILE: FILES[VALUES_FILE].replace(b"maxParallelUpgrades: 1", b"maxParallelUpgrades: 2")}
     same = recipe()
-    diff = diff_recipes(same, same, values=(merged_values(same, FILES), merged_values(same, changed)))
+    diff = diff_recipes(
+        same, same, values=(merged_values(same, FILES, Registry()), merged_values(same, changed, Registry()))
+    )
     assert triples(diff.changes) == [
         ("componentRefs/gpu-operator/values/driver.upgradePolicy.maxParallelUpgrades", "changed", 1, 2),
     ]
@@ -367,7 +369,7 @@ def test_with_values_overrides_are_not_listed_apart_and_a_no_op_override_is_no_c
     refs[0]["overrides"] = {"driver": {"version": "580.82.07", "enabled": True}, "tolerations": [{"key": "a"}]}
     refs[0]["overrides"]["driver"]["upgradePolicy"] = {"maxParallelUpgrades": 1}  # what the file already has
     old, new = recipe(), recipe(componentRefs=refs)
-    diff = diff_recipes(old, new, values=(merged_values(old, FILES), merged_values(new, FILES)))
+    diff = diff_recipes(old, new, values=(merged_values(old, FILES, Registry()), merged_values(new, FILES, Registry())))
     assert triples(diff.changes) == [
         ("componentRefs/gpu-operator/values/driver.version", "changed", "570.133.20", "580.82.07"),
     ]
@@ -382,9 +384,13 @@ def test_with_values_a_component_added_or_removed_is_one_row() -> None:
     old = recipe()
     new = recipe(componentRefs=[*old.to_document()["componentRefs"],
                                 {"name": "x", "version": "1", "overrides": {"a": {"b": 1}}}])  # fmt: skip
-    forward = diff_recipes(old, new, values=(merged_values(old, FILES), merged_values(new, FILES)))
+    forward = diff_recipes(
+        old, new, values=(merged_values(old, FILES, Registry()), merged_values(new, FILES, Registry()))
+    )
     assert triples(forward.changes) == [("componentRefs/x", "added", None, "1")]
-    backward = diff_recipes(new, old, values=(merged_values(new, FILES), merged_values(old, FILES)))
+    backward = diff_recipes(
+        new, old, values=(merged_values(new, FILES, Registry()), merged_values(old, FILES, Registry()))
+    )
     assert triples(backward.changes) == [("componentRefs/x", "removed", "1", None)]
 
 

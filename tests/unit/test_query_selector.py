@@ -79,15 +79,15 @@ def test_malformed_selector_names_the_field(text: str, reason: str) -> None:
 def test_issue_examples(recipe: Recipe, store: RecipeStore) -> None:
     doc = recipe.to_document()
     gpu = next(ref for ref in doc["componentRefs"] if ref["name"] == "gpu-operator")
-    assert query_recipe(recipe, store.files, "componentRefs.gpu-operator.version") == gpu["version"]
-    assert query_recipe(recipe, store.files, "deploymentOrder") == doc["deploymentOrder"]
-    assert query_recipe(recipe, store.files, "deploymentOrder.0") == doc["deploymentOrder"][0]
+    assert query_recipe(recipe, store.files, "componentRefs.gpu-operator.version", store.registry) == gpu["version"]
+    assert query_recipe(recipe, store.files, "deploymentOrder", store.registry) == doc["deploymentOrder"]
+    assert query_recipe(recipe, store.files, "deploymentOrder.0", store.registry) == doc["deploymentOrder"][0]
     k8s = next(c["value"] for c in doc["constraints"] if c["name"] == "K8s.server.version")
-    assert query_recipe(recipe, store.files, "constraints.K8s.server.version") == k8s
+    assert query_recipe(recipe, store.files, "constraints.K8s.server.version", store.registry) == k8s
     ref = recipe.ref("gpu-operator")
     assert ref is not None
     merged = bundle_values([ref], store.files, store.registry)["gpu-operator"]
-    driver = query_recipe(recipe, store.files, "componentRefs.gpu-operator.values.driver.version")
+    driver = query_recipe(recipe, store.files, "componentRefs.gpu-operator.values.driver.version", store.registry)
     assert driver == merged["driver"]["version"]
     assert isinstance(driver, str) and driver
 
@@ -104,7 +104,7 @@ def test_hydrate_addresses_components_and_constraints_by_name(recipe: Recipe, st
     assert {k: v for k, v in hydrated.items() if k not in ("componentRefs", "constraints")} == {
         k: v for k, v in doc.items() if k not in ("componentRefs", "constraints")
     }
-    assert hydrate(Recipe(), {})["constraints"] == {}
+    assert hydrate(Recipe(), {}, Registry())["constraints"] == {}
 
 
 def test_values_are_the_bundles_before_set_and_scheduling(recipe: Recipe, store: RecipeStore) -> None:
@@ -140,7 +140,7 @@ def test_registry_references_are_set_from_the_namespace_plan(
     recipe = build_recipe(store, parse_criteria(*criteria))
     assert query_recipe(recipe, store.files, selector, store.registry) == expected
     with pytest.raises(NotFoundError):  # not in the values files: only the references put it there
-        query_recipe(recipe, store.files, selector)
+        query_recipe(recipe, store.files, selector, Registry())
 
 
 def test_a_reference_to_a_component_not_in_the_recipe_is_removed() -> None:
@@ -183,11 +183,11 @@ def test_overrides_go_over_the_values_file() -> None:
         ),
         constraints=(Constraint(name="OS.release.ID", value="ubuntu"),),
     )
-    assert query_recipe(recipe, files, "componentRefs.a.values") == {"x": {"y": 2, "z": [3]}, "keep": True}
-    assert query_recipe(recipe, files, "componentRefs.b.values") == {}
-    assert query_recipe(recipe, files, "constraints.OS.release.ID") == "ubuntu"
+    assert query_recipe(recipe, files, "componentRefs.a.values", Registry()) == {"x": {"y": 2, "z": [3]}, "keep": True}
+    assert query_recipe(recipe, files, "componentRefs.b.values", Registry()) == {}
+    assert query_recipe(recipe, files, "constraints.OS.release.ID", Registry()) == "ubuntu"
     with pytest.raises(NotFoundError, match="values file components/a/values-eks.yaml of component a"):
-        hydrate(recipe, {})
+        hydrate(recipe, {}, Registry())
 
 
 def test_dotted_keys_and_lists() -> None:
@@ -260,13 +260,13 @@ def test_a_list_index_has_one_spelling() -> None:
 
 def test_not_found_names_the_longest_existing_prefix(recipe: Recipe, store: RecipeStore) -> None:
     with pytest.raises(NotFoundError) as caught:
-        query_recipe(recipe, store.files, "componentRefs.gpu-operator.values.driver.nope")
+        query_recipe(recipe, store.files, "componentRefs.gpu-operator.values.driver.nope", store.registry)
     assert caught.value.details["found"] == "componentRefs.gpu-operator.values.driver"
     assert caught.value.details["missing"] == "nope"
     assert "version" in caught.value.details["available"]
     assert "'componentRefs.gpu-operator.values.driver' exists, 'nope' does not" in caught.value.message
     with pytest.raises(NotFoundError) as caught:
-        query_recipe(recipe, store.files, "componentRefs.no-such-component.version")
+        query_recipe(recipe, store.files, "componentRefs.no-such-component.version", store.registry)
     assert caught.value.details["found"] == "componentRefs"
     assert "gpu-operator" in caught.value.details["available"]
 

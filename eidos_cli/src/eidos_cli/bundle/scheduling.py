@@ -21,6 +21,7 @@ from typing import Any
 
 from eidos_cli.nodeflags import parse_selectors, parse_tolerations
 from eidos_core.recipe.model import NodeSchedulingPaths, RegistryComponent
+from eidos_core.recipe.values import put_path
 
 GPU_TAINT_TOLERATIONS: tuple[Mapping[str, str], ...] = (
     {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
@@ -58,20 +59,6 @@ def scheduling_from_flags(
         system=NodeGroup(node_selector=sys_sel, tolerations=sys_tol or None),
         accelerated=NodeGroup(node_selector=acc_sel, tolerations=acc_tol or GPU_TAINT_TOLERATIONS),
     )
-
-
-def put_path(values: dict[str, Any], path: str, value: Any) -> None:
-    """Set ``path``, replacing anything on the way that is not a mapping (unlike ``--set``)."""
-    segments = [s for s in path.split(".") if s]
-    if not segments:
-        return
-    node = values
-    for segment in segments[:-1]:
-        child = node.get(segment)
-        if not isinstance(child, dict):
-            child = node[segment] = {}
-        node = child
-    node[segments[-1]] = value
 
 
 def _apply_group(values: dict[str, Any], paths: NodeSchedulingPaths, group: NodeGroup) -> None:

@@ -187,7 +187,7 @@ async def _values(
     recipe: Recipe, store: RecipeStore, spec: str | None, *, side: str, args: argparse.Namespace
 ) -> dict[str, Any]:
     try:
-        return await asyncio.to_thread(merged_values, recipe, store.files)
+        return await asyncio.to_thread(merged_values, recipe, store.files, store.registry)
     except NotFoundError as exc:  # a values file the recipe names: say which side and data
         source = f"recipe data {spec}" if spec else "the embedded recipe data"
         flag = f"--{'old' if side == 'A' else 'new'}-data/--data"

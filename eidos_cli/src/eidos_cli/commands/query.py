@@ -88,7 +88,7 @@ async def _run(args: argparse.Namespace) -> int:
     else:
         store = await recipe_store(args.data, kubeconfig=args.kubeconfig)
         recipe = resolve_locally(store, criteria, snapshot, accept_excluded=args.accept_excluded_overlays)
-        value = await asyncio.to_thread(query_recipe, recipe, store.files, args.selector)
+        value = await asyncio.to_thread(query_recipe, recipe, store.files, args.selector, store.registry)
     body = render_value(value, args.format)
     if target is None:
         await asyncio.to_thread(write_stdout, body)
