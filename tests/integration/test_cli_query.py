@@ -143,6 +143,9 @@ def test_local_and_server_give_the_same_answers(server: EidosdProcess, tmp_path:
         ("constraints.K8s.server.version", ()),  # no criteria: the base recipe in both
         ("criteria", ("-c", str(criteria), "--intent", "inference")),
         ("metadata.appliedOverlays", ("--gpu", "h100", "--os", "ubuntu")),
+        # Set from the registry's valueReferences, not from any values file: both must have them.
+        ("componentRefs.prometheus-adapter.values.prometheus.url", H100),
+        ("componentRefs.nvidia-dra-driver-gpu.values.namespaceOverride", ("--gpu", "gb200", "--service", "eks")),
     ]
     for selector, criteria_args in cases:
         local = cli("query", "--selector", selector, *criteria_args, "-t", "json")
