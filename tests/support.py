@@ -412,3 +412,11 @@ def make_client(aiohttp_client: Any) -> MakeClient:
         return client
 
     return make
+
+
+@pytest.fixture(scope="module")
+def module_eidosd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EidosdProcess]:
+    """One quiet eidosd process (errors only, no rate limit) shared by a module's tests."""
+    proc = start_eidosd(tmp_path_factory.mktemp("eidosd"), LOG_LEVEL="error", **NO_RATE_LIMIT)
+    yield proc
+    proc.kill()

@@ -8,23 +8,20 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from eidos_core import yaml
-from tests.support import NO_RATE_LIMIT, EidosdProcess, start_eidosd
+from tests.support import EidosdProcess
 
 CLI = Path(sys.executable).parent / "eidos-cli"
 H100 = ("--gpu", "h100", "--service", "eks", "--intent", "training")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EidosdProcess]:
-    proc = start_eidosd(tmp_path_factory.mktemp("eidosd"), LOG_LEVEL="error", **NO_RATE_LIMIT)
-    yield proc
-    proc.kill()
+def server(module_eidosd: EidosdProcess) -> EidosdProcess:
+    return module_eidosd
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tarfile
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -26,7 +25,7 @@ import pytest
 from eidos_cli.bundle.writer import RECORD_FILE
 from tests.conftest import REPO
 from tests.signing_keys import make_key
-from tests.support import NO_RATE_LIMIT, EidosdProcess, RunEidosd, launch_eidosd, start_eidosd
+from tests.support import NO_RATE_LIMIT, EidosdProcess, RunEidosd, launch_eidosd
 
 BIN = Path(sys.executable).parent
 CLI = BIN / "eidos-cli"
@@ -51,10 +50,8 @@ CASES = {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EidosdProcess]:
-    proc = start_eidosd(tmp_path_factory.mktemp("eidosd"), LOG_LEVEL="error", **NO_RATE_LIMIT)
-    yield proc
-    proc.kill()
+def server(module_eidosd: EidosdProcess) -> EidosdProcess:
+    return module_eidosd
 
 
 @pytest.fixture(scope="module")
