@@ -341,7 +341,7 @@ def test_a_dropped_os_overlay_stays_a_warning(capsys: pytest.CaptureFixture[str]
     ("content", "code", "message"),
     [
         ("garbage: [\n", 2, "is not usable"),
-        ("", 2, "is not usable"),
+        ("", 2, "is empty"),
         (None, 3, "does not exist (from --kubeconfig)"),
     ],
 )
