@@ -121,6 +121,6 @@ def test_a_value_starting_with_a_dash_says_how_to_write_it() -> None:
     spaced = run("--read-timeout", "-1s")
     assert spaced.returncode == 2
     assert "--read-timeout: expected one argument" in spaced.stderr
-    assert "written --flag=VALUE" in spaced.stderr
+    assert "written --read-timeout=VALUE" in spaced.stderr
     joined = run("--read-timeout=-1s")
     assert joined.returncode == 2 and "--read-timeout='-1s'" in joined.stderr, joined.stderr

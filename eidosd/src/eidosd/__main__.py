@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import difflib
+import itertools
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -38,11 +39,18 @@ USAGE = "%(prog)s [--help] [--version] [--FLAG VALUE ...]"
 class Parser(argparse.ArgumentParser):
     """Usage errors as one line (exit 2) pointing at ``--help`` instead of the whole usage."""
 
+    argv: Sequence[str] = ()  # what is being parsed, for the hint below
+
     def error(self, message: str) -> NoReturn:
-        if message.endswith("expected one argument"):
+        flag = message.removeprefix("argument ").removesuffix(": expected one argument")
+        if flag != message and _followed_by_dash(self.argv, flag):
             # argparse takes "-1s" in "--read-timeout -1s" for a flag; the value needs "=".
-            message += " (a value that starts with '-' is written --flag=VALUE)"
+            message += f" (a value that starts with '-' is written {flag}=VALUE)"
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _followed_by_dash(argv: Sequence[str], flag: str) -> bool:
+    return any(a == flag and b.startswith("-") for a, b in itertools.pairwise(argv))
 
 
 def build_parser() -> Parser:
@@ -77,6 +85,7 @@ def unknown_arguments(extra: Sequence[str]) -> str:
 def parse_flags(argv: Sequence[str] | None) -> dict[str, str]:
     """The setting flags given (flag → raw value); exits on --help, --version and usage errors."""
     parser = build_parser()
+    parser.argv = list(sys.argv[1:] if argv is None else argv)
     args, extra = parser.parse_known_args(argv)
     if extra:
         parser.exit(2, unknown_arguments(extra) + "\n")
