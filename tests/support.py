@@ -13,6 +13,7 @@
   fixture (registered by tests/conftest.py) does the latter and kills what is left afterwards.
 * ``make_client`` fixture: eidosd's application in this process behind pytest-aiohttp's test
   server on a real socket, returned once its first recipe data has loaded.
+* ``gpu_cluster`` fixture: the emulated API server with one EKS H100 node, for snapshot tests.
 * Recipe data in a ConfigMap (``NS/NAME``) of the emulated API server: :func:`as_configmap`,
   :func:`publish`, :func:`b_version`, and :class:`Follower` for a source's update stream.
 """
@@ -420,3 +421,29 @@ def module_eidosd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EidosdPr
     proc = start_eidosd(tmp_path_factory.mktemp("eidosd"), LOG_LEVEL="error", **NO_RATE_LIMIT)
     yield proc
     proc.kill()
+
+
+# The cluster the snapshot tests read: EKS 1.32, one H100 node, the agent's namespace.
+GPU_NS = "gpu-operator"
+GPU_NODE = "gpu-node-1"
+
+
+@pytest.fixture
+def gpu_cluster(kube: KubeFixture) -> KubeFixture:
+    """The emulated API server serving an EKS 1.32 cluster with one 8-GPU H100 node (``GPU_NODE``)
+    and the namespace ``GPU_NS``."""
+    kube.emulator.set_version("v1.32.4-eks-8a2b3c1")
+    kube.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": GPU_NS}})
+    kube.put(
+        {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {"name": GPU_NODE, "labels": {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}},
+            "spec": {"providerID": "aws:///us-east-1a/i-0abc"},
+            "status": {
+                "allocatable": {"nvidia.com/gpu": "8"},
+                "nodeInfo": {"kubeletVersion": "v1.32.4-eks-8a2b3c1", "containerRuntimeVersion": "containerd://1.7"},
+            },
+        }
+    )
+    return kube

@@ -15,29 +15,15 @@ from eidos_core import yaml
 from eidos_core.snapshot.criteria import criteria_from_snapshot
 from eidos_core.snapshot.model import snapshot_from_document
 from tests.kube.emulator import KubeFixture
-from tests.support import fake_nvidia_smi
+from tests.support import GPU_NODE, GPU_NS, fake_nvidia_smi
 
-NS = "gpu-operator"
-NODE = "gpu-node-1"
+NS = GPU_NS
+NODE = GPU_NODE
 
 
 @pytest.fixture
-def cluster(kube: KubeFixture) -> KubeFixture:
-    kube.emulator.set_version("v1.32.4-eks-8a2b3c1")
-    kube.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
-    kube.put(
-        {
-            "apiVersion": "v1",
-            "kind": "Node",
-            "metadata": {"name": NODE, "labels": {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}},
-            "spec": {"providerID": "aws:///us-east-1a/i-0abc"},
-            "status": {
-                "allocatable": {"nvidia.com/gpu": "8"},
-                "nodeInfo": {"kubeletVersion": "v1.32.4-eks-8a2b3c1", "containerRuntimeVersion": "containerd://1.7"},
-            },
-        }
-    )
-    return kube
+def cluster(gpu_cluster: KubeFixture) -> KubeFixture:
+    return gpu_cluster
 
 
 async def run_agent(tmp_path: Path, *args: str, path_dirs: list[Path] = ()) -> tuple[int, str, str]:  # type: ignore[assignment]

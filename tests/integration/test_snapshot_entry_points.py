@@ -20,10 +20,10 @@ import pytest
 
 from eidos_core import yaml
 from tests.kube.emulator import KubeFixture
-from tests.support import fake_nvidia_smi
+from tests.support import GPU_NODE, GPU_NS, fake_nvidia_smi
 
-NS = "gpu-operator"
-NODE = "gpu-node-1"
+NS = GPU_NS
+NODE = GPU_NODE
 BIN = os.path.dirname(sys.executable)
 EIDOS_CLI = shutil.which("eidos-cli", path=os.pathsep.join([BIN, os.environ.get("PATH", "")]))
 ENTRY_POINTS = ("agent", "cli")
@@ -80,19 +80,8 @@ async def snapshot(
 
 
 @pytest.fixture
-def cluster(kube: KubeFixture) -> KubeFixture:
-    kube.emulator.set_version("v1.32.4-eks-8a2b3c1")
-    kube.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
-    kube.put(
-        {
-            "apiVersion": "v1",
-            "kind": "Node",
-            "metadata": {"name": NODE, "labels": {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}},
-            "spec": {"providerID": "aws:///us-east-1a/i-0abc"},
-            "status": {"nodeInfo": {"kubeletVersion": "v1.32.4-eks-8a2b3c1"}},
-        }
-    )
-    return kube
+def cluster(gpu_cluster: KubeFixture) -> KubeFixture:
+    return gpu_cluster
 
 
 def configmap_snapshot(kube: KubeFixture, name: str) -> dict[str, Any]:
