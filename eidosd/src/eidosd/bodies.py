@@ -17,6 +17,8 @@ import functools
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
+from aiohttp import web
+
 from eidos_core import yaml
 from eidos_core.errors import EidosError, InvalidRequestError
 from eidos_core.recipe.criteria import Criteria, criteria_from_document
@@ -30,6 +32,13 @@ class PayloadTooLargeError(EidosError):
     http_status = 413
     exit_code = 2
     retryable = False
+
+
+class RequestTimeoutError(EidosError):
+    code = "REQUEST_TIMEOUT"
+    http_status = 408
+    exit_code = 5
+    retryable = True
 
 
 class UnsupportedEncodingError(EidosError):
@@ -53,6 +62,16 @@ def _wbits(coding: str, body: bytes) -> int:
         f"unsupported Content-Encoding {coding!r} (supported: gzip, deflate, identity)",
         details={"contentEncoding": coding, "supported": ["gzip", "deflate", "identity"]},
     )
+
+
+async def read_body(request: web.Request, seconds: float) -> bytes:
+    """The request's body, as sent (still content-coded), within ``seconds`` (READ_TIMEOUT):
+    a 408 otherwise."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await request.read()
+    except TimeoutError:
+        raise RequestTimeoutError(f"request body not received within {seconds:g}s") from None
 
 
 def decode_body(body: bytes, content_encoding: str, max_bytes: int) -> bytes:

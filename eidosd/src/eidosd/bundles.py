@@ -38,8 +38,7 @@ from eidos_core import __version__, yaml
 from eidos_core.errors import EidosError, InvalidRequestError, NotFoundError, UnavailableError
 from eidos_core.recipe.model import RecipeStore
 from eidos_core.recipe.result import recipe_from_document
-from eidosd.bodies import decode_body
-from eidosd.errors import RequestTimeoutError
+from eidosd.bodies import decode_body, read_body
 from eidosd.keys import RECIPES, SETTINGS
 from eidosd.logs import request_id_var
 from eidosd.schemas import BundleQuerySchema, RecipeResultSchema, document_errors
@@ -285,11 +284,7 @@ async def post_bundle(request: web.Request) -> web.Response:
     if store is None:
         raise UnavailableError("recipe data not loaded yet; retry", details={"reason": "recipe data not loaded"})
     settings = request.app[SETTINGS]
-    try:
-        async with asyncio.timeout(settings.read_timeout):
-            body = await request.read()
-    except TimeoutError:
-        raise RequestTimeoutError(f"request body not received within {settings.read_timeout:g}s") from None
+    body = await read_body(request, settings.read_timeout)
     service = request.app[BUNDLES]
     loop = asyncio.get_running_loop()
     # Cancelled at the deadline (504 from the pipeline); the thread's result is then dropped.

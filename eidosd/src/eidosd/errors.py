@@ -32,13 +32,6 @@ _HTTP_CODES: Mapping[int, tuple[str, bool]] = {
 }
 
 
-class RequestTimeoutError(EidosError):
-    code = "REQUEST_TIMEOUT"
-    http_status = 408
-    exit_code = 5
-    retryable = True
-
-
 def timestamp() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from functools import partial
@@ -17,7 +16,8 @@ from eidos_core import __version__
 from eidos_core.errors import InvalidRequestError
 from eidos_core.recipe.criteria import ANY, Criteria, parse_criteria, parse_field, parse_nodes
 from eidosd import SERVICE_NAME
-from eidosd.errors import JSON, RequestTimeoutError
+from eidosd.bodies import read_body
+from eidosd.errors import JSON
 from eidosd.keys import BODIES, FOLLOWER, LIFECYCLE, METRICS, RECIPES, SETTINGS
 from eidosd.pipeline import Cached, Handler, Pipeline, fallback
 from eidosd.recipes import Rendered
@@ -158,12 +158,7 @@ def _selector(query: MultiMapping[str]) -> str:
 
 async def _body_criteria(request: web.Request) -> Criteria:
     """The criteria of a POST body (recipeCriteria, JSON or YAML; empty refused)."""
-    settings = request.app[SETTINGS]
-    try:
-        async with asyncio.timeout(settings.read_timeout):
-            body = await request.read()
-    except TimeoutError:
-        raise RequestTimeoutError(f"request body not received within {settings.read_timeout:g}s") from None
+    body = await read_body(request, request.app[SETTINGS].read_timeout)
     if not body.strip():
         raise InvalidRequestError(
             "request body is empty (send a recipeCriteria document; {} is all any)", details={"field": "body"}
