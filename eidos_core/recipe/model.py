@@ -88,8 +88,13 @@ NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
 REFERENCE_FIELDS = ("{namespace}", "{release}", "{component}")
 
 
+def is_dns_label(value: str) -> bool:
+    """``value`` can name a Kubernetes namespace (a DNS-1123 label of at most 63 characters)."""
+    return len(value) <= DNS_LABEL_MAX and DNS_LABEL.fullmatch(value) is not None
+
+
 def _dns_label(value: str) -> str | None:
-    if not value or (DNS_LABEL.match(value) and len(value) <= DNS_LABEL_MAX):
+    if not value or is_dns_label(value):
         return None
     return f"{value!r} is not a DNS-1123 label (lowercase letters, digits, '-', at most 63)"
 

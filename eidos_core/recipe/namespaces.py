@@ -12,16 +12,13 @@ namespace) and the query (eidos_core.recipe.query, whose values are the bundle's
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from eidos_core.errors import InvalidRequestError
-from eidos_core.recipe.model import ComponentRef, Registry
+from eidos_core.recipe.model import ComponentRef, Registry, is_dns_label
 
 __all__ = ["Reference", "namespace_of", "namespace_plan", "value_references"]
-
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +35,7 @@ def namespace_of(component: str, registry: Registry, override: str = "") -> str:
     the component name)."""
     comp = registry.get(component)
     namespace = override or (comp.namespace if comp and comp.namespace else component)
-    if not _DNS_LABEL.fullmatch(namespace) or len(namespace) > 63:
+    if not is_dns_label(namespace):
         raise InvalidRequestError(
             f"component {component!r} has no usable namespace: {namespace!r} is not a DNS-1123 label "
             "(lowercase letters, digits and '-'); give it a `namespace` in the registry",

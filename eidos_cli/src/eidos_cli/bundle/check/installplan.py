@@ -7,7 +7,6 @@ there is nothing to check.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -16,11 +15,11 @@ from typing import Any
 from eidos_cli.bundle.check.report import ORDER, Finding
 from eidos_core import yaml
 from eidos_core.errors import InvalidRequestError
+from eidos_core.recipe.model import is_dns_label
 
 PLAN_FILE = "install-plan.yaml"
 API_VERSION = "eidos.nvidia.com/v1alpha1"
 KIND = "InstallPlan"
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _STEP_FIELDS = frozenset(
     {"component", "namespace", "enabled", "chart", "kustomize", "values", "manifests", "dependsOn"}
 )
@@ -85,7 +84,7 @@ def _step(value: Any, where: str, seen: Mapping[str, int]) -> Step:
     if component in seen:
         raise PlanError(f"{where}.component", f"{component!r} is already step {seen[component]}")
     namespace = _string(value.get("namespace"), f"{where}.namespace") or ""
-    if not _DNS_LABEL.fullmatch(namespace):
+    if not is_dns_label(namespace):
         raise PlanError(f"{where}.namespace", f"{namespace!r} is not a valid namespace name (RFC 1123 label)")
     enabled = value.get("enabled", True)
     if not isinstance(enabled, bool):
