@@ -46,9 +46,9 @@ import pytest
 
 from eidos_cli.bundle.bundler import BundleOptions, render_bundle
 from eidos_cli.bundle.check.cache import CheckCache
-from eidos_cli.bundle.check.installplan import PLAN_FILE
 from eidos_cli.bundle.check.run import CheckOptions, check_bundle
 from eidos_cli.bundle.check.schema import check_version
+from eidos_cli.bundle.plan import PLAN_FILE
 from eidos_cli.bundle.writer import write_bundle
 from eidos_cli.commands.bundle_check import DEFAULT_KUBERNETES_VERSION
 from eidos_core import __version__, yaml

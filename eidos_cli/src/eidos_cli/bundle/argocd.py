@@ -46,7 +46,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from eidos_cli.bundle.checksums import CHECKSUMS_FILE, checksums
-from eidos_cli.bundle.paths import safe_name
+from eidos_cli.bundle.paths import RECIPE_FILE, safe_name
 from eidos_cli.bundle.plan import (
     PLAN_FILE,
     InstallPlan,
@@ -64,7 +64,6 @@ ARGOCD_NAMESPACE = "argocd"
 PARENT_APP = "nvidia-stack"
 HEALTH_FILE = "argocd-health-customization.yaml"
 HEALTH_KEY = "resource.customizations.health.argoproj.io_Application"
-RECIPE_FILE = "recipe.yaml"  # written by ``bundler`` into every bundle
 TOP_LEVEL_FILES = ("app-of-apps.yaml", HEALTH_FILE, PLAN_FILE, RECIPE_FILE, "README.md", CHECKSUMS_FILE)
 WAVE_ANNOTATION = "argocd.argoproj.io/sync-wave"
 FINALIZER = "resources-finalizer.argocd.argoproj.io"

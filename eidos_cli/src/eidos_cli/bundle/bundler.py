@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from eidos_cli.bundle import DEPLOYERS, HELM, TITLES, argocd, helm
 from eidos_cli.bundle.checksums import CHECKSUMS_FILE, checksums
 from eidos_cli.bundle.overrides import check_keys
-from eidos_cli.bundle.paths import check_relative, safe_name
+from eidos_cli.bundle.paths import RECIPE_FILE, check_relative, safe_name
 from eidos_cli.bundle.plan import BundleOptions, InstallPlan, build_plan, plan_files
 from eidos_cli.bundle.yamlout import dump
 from eidos_core.errors import InvalidRequestError
@@ -78,7 +78,7 @@ def render_bundle(recipe: Recipe, store: RecipeStore, options: BundleOptions | N
     else:
         files = dict(argocd.render_plan(recipe, plan, options.bundler_version, options.repo))
         notes = (*plan.notes, *argocd.notes(options.repo))
-    files["recipe.yaml"] = dump(recipe.to_document()).encode()
+    files[RECIPE_FILE] = dump(recipe.to_document()).encode()
     # One place for checksums, after every other file: all of them, recipe.yaml included.
     files.pop(CHECKSUMS_FILE, None)
     for path in files:

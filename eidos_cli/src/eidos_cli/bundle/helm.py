@@ -27,6 +27,8 @@ import re
 import shlex
 from collections.abc import Sequence
 
+from eidos_cli.bundle.checksums import CHECKSUMS_FILE
+from eidos_cli.bundle.paths import RECIPE_FILE
 from eidos_cli.bundle.plan import InstallPlan, Step
 from eidos_core.recipe.criteria import ANY
 from eidos_core.recipe.model import Recipe
@@ -34,7 +36,7 @@ from eidos_core.recipe.model import Recipe
 DEPLOY = "deploy.sh"
 UNDEPLOY = "undeploy.sh"
 DEFAULT_TIMEOUT = "10m"
-TOP_LEVEL_FILES = ("install-plan.yaml", DEPLOY, UNDEPLOY, "README.md", "recipe.yaml", "checksums.txt")
+TOP_LEVEL_FILES = ("install-plan.yaml", DEPLOY, UNDEPLOY, "README.md", RECIPE_FILE, CHECKSUMS_FILE)
 
 
 def _q(text: str) -> str:

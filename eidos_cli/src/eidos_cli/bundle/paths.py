@@ -11,6 +11,10 @@ import re
 
 from eidos_core.errors import InvalidRequestError
 
+# The recipe a bundle was made from, at its top level (bundler writes it; provenance, the
+# readmes and `diff oci://…` read it).
+RECIPE_FILE = "recipe.yaml"
+
 # Letters, digits, '.', '_', '-', starting and ending with a letter or digit: never '..',
 # never a separator, always a valid directory name and plain YAML text.
 _NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")

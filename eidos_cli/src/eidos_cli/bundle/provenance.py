@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from eidos_cli.bundle.checksums import CHECKSUMS_FILE
+from eidos_cli.bundle.paths import RECIPE_FILE
 from eidos_cli.bundle.plan import BundleOptions
 from eidos_cli.bundle.scheduling import NodeGroup
 from eidos_core.errors import InvalidRequestError
@@ -41,7 +42,6 @@ BUILDER_PREFIX = "https://eidos.nvidia.com/"
 # The DSSE envelope: one JSON object on one line (the SLSA ``.intoto.jsonl`` convention). It
 # signs the Statement, whose subjects include checksums.txt, so it cannot be listed in either.
 ENVELOPE_FILE = "provenance.intoto.jsonl"
-RECIPE_FILE = "recipe.yaml"
 
 
 @dataclass(frozen=True, slots=True)

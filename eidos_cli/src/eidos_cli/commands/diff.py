@@ -23,7 +23,7 @@ import asyncio
 import logging
 from typing import Any
 
-from eidos_cli.bundle.argocd import RECIPE_FILE
+from eidos_cli.bundle.paths import RECIPE_FILE
 from eidos_cli.commands.bundle import add_registry_flags
 from eidos_cli.data import recipe_store
 from eidos_cli.options import add_bool, add_kubeconfig, output_file

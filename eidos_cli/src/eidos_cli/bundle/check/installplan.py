@@ -13,11 +13,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from eidos_cli.bundle.check.report import ORDER, Finding
+from eidos_cli.bundle.plan import PLAN_FILE
 from eidos_core import yaml
 from eidos_core.errors import InvalidRequestError
 from eidos_core.recipe.model import is_dns_label
 
-PLAN_FILE = "install-plan.yaml"
 API_VERSION = "eidos.nvidia.com/v1alpha1"
 KIND = "InstallPlan"
 _STEP_FIELDS = frozenset(

@@ -12,13 +12,14 @@ from typing import Any
 from eidos_cli.bundle.check import charts
 from eidos_cli.bundle.check.cache import CheckCache, RenderInputs, file_digest
 from eidos_cli.bundle.check.crds import missing_crds
-from eidos_cli.bundle.check.installplan import PLAN_FILE, Step, load_plan, order_findings
+from eidos_cli.bundle.check.installplan import Step, load_plan, order_findings
 from eidos_cli.bundle.check.namespaces import missing_namespaces
 from eidos_cli.bundle.check.objects import CrdInfo, Rendered, crds_by_kind
 from eidos_cli.bundle.check.references import StepValues, dangling_references
 from eidos_cli.bundle.check.report import CHART, MISSING_FILE, RENDER, UNKNOWN_KEY, Finding, Report, Unchecked
 from eidos_cli.bundle.check.schema import schema_findings
 from eidos_cli.bundle.check.values_keys import unknown_keys
+from eidos_cli.bundle.plan import PLAN_FILE
 from eidos_core import yaml
 from eidos_core.errors import EidosError, InvalidRequestError
 
