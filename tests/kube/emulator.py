@@ -764,6 +764,17 @@ class _Fault:
         )
 
 
+def _watch_window(params: Mapping[str, str]) -> tuple[int | None, float | None]:
+    """A watch's resourceVersion (None: start from the current state) and timeoutSeconds."""
+    rv_param = params.get("resourceVersion") or ""
+    try:
+        since = int(rv_param) if rv_param not in ("", "0") else None
+        timeout = float(params["timeoutSeconds"]) if params.get("timeoutSeconds") else None
+    except ValueError:
+        raise _bad_request(f"invalid resourceVersion or timeoutSeconds: {rv_param!r}") from None
+    return since, timeout
+
+
 def _truthy(value: str | None) -> bool:
     return (value or "").lower() in ("true", "1")
 
@@ -1477,12 +1488,7 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
         selector: Selector,
         params: Mapping[str, str],
     ) -> aiohttp.web.StreamResponse:
-        rv_param = params.get("resourceVersion") or ""
-        try:
-            since = int(rv_param) if rv_param not in ("", "0") else None
-            timeout = float(params["timeoutSeconds"]) if params.get("timeoutSeconds") else None
-        except ValueError:
-            raise _bad_request(f"invalid resourceVersion or timeoutSeconds: {rv_param!r}") from None
+        since, timeout = _watch_window(params)
         bookmarks = _truthy(params.get("allowWatchBookmarks"))
         fault = self._take_watch_fault(res, ns)
 

@@ -67,9 +67,10 @@ def _tokens(text: str, where: str) -> list[_Tok]:
 _Node = tuple[Any, ...]
 
 
-def _parse(source: str, where: str) -> list[_Node]:
-    """The template as a node tree."""
-    pieces: list[tuple[str, str]] = []  # ("text", s) | ("action", s)
+def _pieces(source: str) -> list[tuple[str, str]]:
+    """The template as alternating ("text", s) and ("action", s), with ``{{-``/``-}}`` trimming
+    applied to the text beside them."""
+    pieces: list[tuple[str, str]] = []
     pos = 0
     trim_next = False
     for m in _ACTION.finditer(source):
@@ -84,7 +85,11 @@ def _parse(source: str, where: str) -> list[_Node]:
         pos = m.end()
     tail = source[pos:]
     pieces.append(("text", tail.lstrip() if trim_next else tail))
+    return pieces
 
+
+def _parse(source: str, where: str) -> list[_Node]:
+    """The template as a node tree."""
     root: list[_Node] = []
     # Stack of open ``if`` blocks: (branches, current body, else body or None).
     stack: list[tuple[list[tuple[list[_Tok], list[_Node]]], list[_Node] | None]] = []
@@ -95,7 +100,7 @@ def _parse(source: str, where: str) -> list[_Node]:
         branches, otherwise = stack[-1]
         return otherwise if otherwise is not None else branches[-1][1]
 
-    for kind, text in pieces:
+    for kind, text in _pieces(source):
         if kind == "text":
             if text:
                 body().append(("text", text))
