@@ -4,10 +4,11 @@ deadline, error envelope, metrics and the access log, in one function.
 It wraps each route's handler when the route is added (``wrap``), instead of being an aiohttp
 middleware: aiohttp's middleware machinery adds coroutine layers and per-request lookups that
 cost more than everything this does. Design target: ≥ 0.80× a bare aiohttp handler's
-throughput (``python -m bench.server``, LOG_LEVEL=warning); measured 0.73–0.77 on the 2-core
-dev VM (0.58 before the hot-path work). What is left is about ten small steps, none worth
-dropping a feature for; docs/performance.md has the step-by-step costs and what was tried
-(compiling this module with mypyc did not move the wrk ratio).
+throughput (``python -m bench.server``, LOG_LEVEL=warning); measured 0.71–0.77 on the 2-core
+dev VM, 0.79–0.80 in the process (``bench.pipeline_cost``), 0.58 before the hot-path work. What
+is left is about ten small steps, none worth dropping a feature for; docs/performance.md has
+the step-by-step costs and what was tried (compiling this module with mypyc did not move the
+wrk ratio).
 A catch-all route gives unknown paths (404) and wrong methods (405) the same treatment.
 Probes, ``/metrics`` and the API docs get a thin wrapper instead (``exempt``): never limited,
 never counted. Both wrappers also do the connection bookkeeping for READ_TIMEOUT
