@@ -132,6 +132,7 @@ class Pipeline:
         pipeline_ = self
         monotonic = time.monotonic
         faults = self.faults
+        cut_off = self.cut_off
         lifecycle = self.lifecycle
         connection = self.connections.get
 
@@ -142,12 +143,8 @@ class Pipeline:
                 rid = next_id()
             # No reset: aiohttp runs every request in a task of its own, with its own context.
             set_request_id(rid)
-            task = current_task(pipeline_.loop)  # None before startup: looked up then
-            assert task is not None
-            running[task] = started + allowance  # in flight (the drain), with its deadline
             conn = connection(request.transport)
-            if conn is not None:
-                conn.started = BUSY  # the header block is in (READ_TIMEOUT, connection.py)
+            task: asyncio.Task[object] | None = None  # set while the handler runs (not for a cache hit)
             response: web.StreamResponse
             recorded = 0  # status for metrics and the access log when not the response's
             try:
@@ -163,25 +160,23 @@ class Pipeline:
                 else:
                     try:
                         hit = cached(request) if cached is not None else None
-                        response = hit if hit is not None else await handler(request)
-                    except asyncio.CancelledError:
-                        if in_flight.overran(task):
-                            task.uncancel()
-                            response = error_response(
-                                504, "TIMEOUT", f"request took longer than {in_flight.seconds:g}s", rid, retryable=True
-                            )
-                        elif in_flight.was_cut(task):
-                            task.uncancel()
-                            response = error_response(
-                                503,
-                                "SERVICE_UNAVAILABLE",
-                                "the server is shutting down; retry",
-                                rid,
-                                retryable=True,
-                                details={"reason": "shutting down"},
-                            )
+                        if hit is not None:
+                            # Answered without awaiting: no other task (the drain, the WRITE_TIMEOUT
+                            # watchdog, the READ_TIMEOUT sweep, /metrics) runs before it is done, so
+                            # it needs neither the in-flight registry nor the connection mark.
+                            response = hit
                         else:
+                            task = current_task(pipeline_.loop)  # the loop: set at startup
+                            assert task is not None
+                            running[task] = started + allowance  # in flight (the drain), with its deadline
+                            if conn is not None:
+                                conn.started = BUSY  # the header block is in (READ_TIMEOUT, connection.py)
+                            response = await handler(request)
+                    except asyncio.CancelledError:
+                        cut = None if task is None else cut_off(task, rid)
+                        if cut is None:
                             raise
+                        response = cut
                     except web.HTTPException as exc:
                         response = from_http_exception(exc, request, rid)
                     except EidosError as exc:
@@ -221,7 +216,8 @@ class Pipeline:
             finally:
                 if conn is not None:
                     conn.started = None  # idle again: the next byte starts the clock
-                del running[task]
+                if task is not None:
+                    del running[task]
             status = recorded or response.status
             elapsed = monotonic() - started
             if bound is not None:
@@ -245,6 +241,23 @@ class Pipeline:
             return response
 
         return _copy_docs(handler, pipeline)
+
+    def cut_off(self, task: asyncio.Task[object], rid: str) -> web.Response | None:
+        """The answer of a handler cancelled by us: 504 past WRITE_TIMEOUT, 503 at SHUTDOWN_TIMEOUT;
+        None when someone else cancelled it (the cancellation then goes on)."""
+        in_flight = self.in_flight
+        if in_flight.overran(task):
+            task.uncancel()
+            return error_response(
+                504, "TIMEOUT", f"request took longer than {in_flight.seconds:g}s", rid, retryable=True
+            )
+        if in_flight.was_cut(task):
+            task.uncancel()
+            return error_response(
+                503, "SERVICE_UNAVAILABLE", "the server is shutting down; retry", rid, retryable=True,
+                details={"reason": "shutting down"},
+            )  # fmt: skip
+        return None
 
     def exempt(self, handler: Handler) -> Handler:
         """``handler`` for probes, ``/metrics`` and the API docs: never limited, never counted,
