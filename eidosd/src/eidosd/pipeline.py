@@ -166,7 +166,7 @@ class Pipeline:
                             # it needs neither the in-flight registry nor the connection mark.
                             response = hit
                         else:
-                            task = current_task(pipeline_.loop)  # the loop: set at startup
+                            task = current_task(pipeline_.loop)  # loop None before startup: looked up then
                             assert task is not None
                             running[task] = started + allowance  # in flight (the drain), with its deadline
                             if conn is not None:
