@@ -182,6 +182,35 @@ async def test_429_carries_the_rate_limit_headers_of_a_success(make_client: Make
     assert body["requestId"] == "refused-1"
 
 
+async def test_api_version_on_every_application_response_and_not_on_probes(make_client: MakeClient) -> None:
+    """X-API-Version: v1 as the reference sends it: on successes (cached or not), 304s, errors,
+    405s, 404s and 429s; the probes and /metrics bypass the pipeline and carry none."""
+    client = await make_client(Settings(rate_limit=0.5, rate_burst=8))
+    first = await client.get("/v1/recipe?service=eks")
+    cached = await client.get("/v1/recipe?service=eks")
+    unchanged = await client.get("/v1/recipe?service=eks", headers={"If-None-Match": first.headers["ETag"]})
+    answers = [
+        first,
+        cached,
+        unchanged,
+        await client.get("/v1/recipe?service=windows"),
+        await client.get("/nowhere"),
+        await client.delete("/v1/recipe"),
+        await client.post("/v1/recipe", data=b"{}", headers={"Content-Type": "application/json"}),
+        await client.get("/"),
+    ]
+    while answers[-1].status != 429:
+        answers.append(await client.get("/v1/query?selector=criteria"))
+    statuses = sorted({resp.status for resp in answers})
+    assert statuses == [200, 304, 400, 404, 405, 429], statuses
+    for resp in answers:
+        assert resp.headers.get("X-API-Version") == "v1", (resp.status, resp.url)
+    for path in ("/health", "/ready", "/metrics", "/openapi.json"):
+        probe = await client.get(path)
+        assert probe.status == 200
+        assert "X-API-Version" not in probe.headers, path
+
+
 async def test_metrics_parse(make_client: MakeClient) -> None:
     client = await make_client()
     for _ in range(3):

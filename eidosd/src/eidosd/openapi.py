@@ -75,6 +75,11 @@ RESPONSE_HEADERS: dict[str, Any] = {
         "required": True,
         "schema": {"type": "string"},
     },
+    "X-API-Version": {
+        "description": "The version of the API that answered: always v1.",
+        "required": True,
+        "schema": {"type": "string", "enum": ["v1"]},
+    },
 }
 
 
@@ -88,7 +93,7 @@ def contract(spec: dict[str, Any]) -> dict[str, Any]:
       ``null`` is all any).
 
     * Every response of a rate-limited route (the pipeline's: not the probes, ``/metrics`` or
-      the docs) carries ``X-RateLimit-*`` and ``X-Request-Id``: what each means is stated once,
+      the docs) carries ``X-RateLimit-*``, ``X-Request-Id`` and ``X-API-Version``: what each means is stated once,
       under ``components.headers``.
 
     HEAD, which every GET route answers, is not listed: the same operation without the body.

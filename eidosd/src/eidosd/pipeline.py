@@ -50,6 +50,9 @@ X_LIMIT = istr("X-RateLimit-Limit")
 X_REMAINING = istr("X-RateLimit-Remaining")
 X_RESET = istr("X-RateLimit-Reset")
 RETRY_AFTER = istr("Retry-After")
+X_API_VERSION = istr("X-API-Version")
+# The only version of the API there is; sent on every application response, as the reference does.
+API_VERSION = "v1"
 UNMATCHED = "unmatched"
 # Recorded (metrics, access log) for a request whose client hung up before its response:
 # nginx's "client closed request". Nothing is sent; it must not look like a server error.
@@ -211,6 +214,7 @@ class Pipeline:
                 headers[X_REMAINING] = str(remaining)
                 headers[X_RESET] = str(reset)
                 headers[X_REQUEST_ID] = rid
+                headers[X_API_VERSION] = API_VERSION
                 if lifecycle.draining:
                     response.force_close()  # "Connection: close": reconnect to another replica
             finally:
