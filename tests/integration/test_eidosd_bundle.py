@@ -211,6 +211,27 @@ def test_rate_limit_429(run_eidosd: RunEidosd, recipe: Path) -> None:
     assert int(headers["Retry-After"]) >= 1
 
 
+def test_allow_lists_apply_to_the_posted_recipe(run_eidosd: RunEidosd, recipe: Path) -> None:
+    """A recipe whose criteria GET /v1/recipe would refuse is refused by POST /v1/bundle too: the
+    allow-lists cannot be bypassed by posting the document. A recipe without criteria names no
+    value to refuse."""
+    server = run_eidosd(LOG_LEVEL="error", EIDOS_ALLOWED_ACCELERATORS="h100,l40", **NO_RATE_LIMIT)
+    refused = server.request("/v1/recipe?accelerator=gb300")
+    assert refused[0] == 400
+    status, _, body = post_bundle(server, recipe.read_bytes(), [])  # criteria: oke, gb300, training, ubuntu
+    assert status == 400, (status, body[:200])
+    error = json.loads(body)
+    assert error["code"] == "INVALID_REQUEST"
+    assert error["details"]["requested"] == "gb300" and error["details"]["allowed"] == ["h100", "l40"]
+    assert error["message"] == json.loads(refused[2])["message"]  # the same refusal as GET's
+    allowed = server.request("/v1/recipe?service=oke&accelerator=h100&intent=training&os=ubuntu")
+    assert allowed[0] == 200
+    assert post_bundle(server, allowed[2], [])[0] == 200
+    document = json.loads(recipe.read_bytes())
+    del document["criteria"]
+    assert post_bundle(server, json.dumps(document).encode(), [])[0] == 200
+
+
 def slow_data(root: Path) -> Path:
     """The embedded recipe data with one values file made large (every component's values are
     rendered into the bundle, so this one takes seconds to render: parsed, merged and dumped)."""

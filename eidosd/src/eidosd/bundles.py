@@ -36,6 +36,7 @@ from multidict import MultiMapping
 
 from eidos_core import __version__, yaml
 from eidos_core.errors import EidosError, InvalidRequestError, NotFoundError, UnavailableError
+from eidos_core.recipe.criteria import AllowLists
 from eidos_core.recipe.model import RecipeStore
 from eidos_core.recipe.result import recipe_from_document
 from eidosd.bodies import decode_body, read_body
@@ -219,8 +220,10 @@ def build_archive(
     fmt: str,
     key: SigningKey | None,
     request_id: str,
+    allowlists: AllowLists,
 ) -> Archive:
-    """Decode, parse, render, sign and pack (blocking: runs in a render thread)."""
+    """Decode, parse, check against the allow-lists, render, sign and pack (blocking: runs in a
+    render thread)."""
     from eidos_cli.bundle.bundler import render_bundle
 
     text = decode_body(body, encoding, max_bytes)
@@ -228,6 +231,8 @@ def build_archive(
         raise InvalidRequestError(f"{SOURCE}: empty document; send a recipeResult (JSON or YAML)")
     doc = yaml.load(text, source=SOURCE, raw=True, limits=yaml.DEFAULT_LIMITS.with_size(max_bytes))
     recipe = recipe_from_document(doc, source=SOURCE)
+    if recipe.criteria is not None:  # the same policy as GET /v1/recipe: no way around it by POST
+        allowlists.check(recipe.criteria)
     try:
         bundle = render_bundle(recipe, store, options)
     except NotFoundError as exc:  # a file the recipe names is not in this server's recipe data
@@ -291,6 +296,7 @@ async def post_bundle(request: web.Request) -> web.Response:
     archive = await loop.run_in_executor(
         service.executor, build_archive, body, request.headers.get("Content-Encoding", ""),
         settings.max_body_bytes, store, options, fmt, service.signing_key, request_id_var.get() or "",
+        settings.allowlists,
     )  # fmt: skip
     ext = "zip" if fmt == ZIP else "tar.gz"
     headers = {
