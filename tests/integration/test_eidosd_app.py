@@ -238,10 +238,15 @@ async def test_internal_error_does_not_leak(make_client: MakeClient) -> None:
         raise RuntimeError("secret database password")
 
     client = await make_client(extra=lambda app: app.router.add_get("/boom", app[PIPELINE].wrap(boom, "/boom", "GET")))
+    metrics = await (await client.get("/metrics")).text()
+    assert metric_value(metrics, "eidos_panic_recoveries_total") == 0
     resp = await client.get("/boom")
     assert resp.status == 500
     body = await resp.json()
     assert body["code"] == "INTERNAL" and "secret" not in json.dumps(body)
+    metrics = await (await client.get("/metrics")).text()
+    assert metric_value(metrics, "eidos_panic_recoveries_total") == 1  # the reference's name for these
+    assert metric_value(metrics, "eidos_http_requests_total", {"path": "/boom", "status": "500"}) == 1
 
 
 async def test_handler_overrun_is_504(make_client: MakeClient) -> None:

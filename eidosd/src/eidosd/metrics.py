@@ -125,6 +125,10 @@ class Metrics:
         )  # fmt: skip
         for reason in CLIENT_FAULT_REASONS:
             self.client_errors.labels(reason)
+        # The reference's name: a handler that raised what nothing expected, answered 500.
+        self.panic_recoveries = Counter(
+            "eidos_panic_recoveries", "Unexpected errors in request handlers, answered 500.", registry=r
+        )
         self.shutdown_cut = Counter(
             "eidos_shutdown_cut_requests", "Requests still running at SHUTDOWN_TIMEOUT, cut off.", registry=r
         )

@@ -136,6 +136,7 @@ class Pipeline:
         monotonic = time.monotonic
         faults = self.faults
         cut_off = self.cut_off
+        internal_error = self.internal_error
         lifecycle = self.lifecycle
         connection = self.connections.get
 
@@ -195,8 +196,7 @@ class Pipeline:
                     except ConnectionError as exc:
                         transport = request.transport
                         if transport is not None and not transport.is_closing():
-                            log.exception("unhandled error", extra={"path": request.path, "method": request.method})
-                            response = error_response(500, "INTERNAL", "internal server error", rid, retryable=True)
+                            response = internal_error(request, rid)
                         else:
                             # The client hung up (e.g. mid-body): nobody to answer.
                             faults.record("disconnected", str(exc) or type(exc).__name__, path=request.path)
@@ -205,8 +205,7 @@ class Pipeline:
                             )
                             recorded = CLIENT_CLOSED
                     except Exception:
-                        log.exception("unhandled error", extra={"path": request.path, "method": request.method})
-                        response = error_response(500, "INTERNAL", "internal server error", rid, retryable=True)
+                        response = internal_error(request, rid)
                 # On every response, 429s included: a refused client learns the same as an
                 # admitted one (design.md §3.4).
                 headers = response.headers
@@ -245,6 +244,13 @@ class Pipeline:
             return response
 
         return _copy_docs(handler, pipeline)
+
+    def internal_error(self, request: web.Request, rid: str) -> web.Response:
+        """The 500 for an exception nothing expected (called in its ``except`` block: the log line
+        carries its traceback); counted as the reference counts its recovered panics."""
+        log.exception("unhandled error", extra={"path": request.path, "method": request.method})
+        self.metrics.panic_recoveries.inc()
+        return error_response(500, "INTERNAL", "internal server error", rid, retryable=True)
 
     def cut_off(self, task: asyncio.Task[object], rid: str) -> web.Response | None:
         """The answer of a handler cancelled by us: 504 past WRITE_TIMEOUT, 503 at SHUTDOWN_TIMEOUT;
