@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import time
+from datetime import datetime
 from pathlib import Path
 
 from eidos_core.recipe.criteria import ANY
@@ -79,6 +81,9 @@ def test_json_logs_carry_request_id(run_eidosd: RunEidosd) -> None:
     assert server.stop() == 0
     lines = server.json_log()
     assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+    for line in lines:  # RFC 3339 in UTC, to the microsecond
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", line["time"]), line["time"]
+        assert abs(datetime.fromisoformat(line["time"]).timestamp() - time.time()) < 300
     (access,) = [line for line in lines if line.get("request_id") == "trace-42"]
     assert access["logger"] == "eidosd.access"
     assert (access["method"], access["route"], access["status"]) == ("GET", "/v1/recipe", 200)

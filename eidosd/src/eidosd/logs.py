@@ -30,10 +30,12 @@ def configure_logging(level: int, stream: object = None) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
     handler.setFormatter(
         JsonFormatter(
-            "{asctime}{levelname}{name}{message}",
+            "{levelname}{name}{message}",
             style="{",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-            datefmt="%Y-%m-%dT%H:%M:%S%z",
+            rename_fields={"levelname": "level", "name": "logger"},
+            # RFC 3339 in UTC to the microsecond ("2026-12-06T15:02:32.123456+00:00"), which log
+            # pipelines parse as it is; strftime's %z gave "+0000", which is not RFC 3339.
+            timestamp="time",
         )
     )
     handler.addFilter(RequestIdFilter())
