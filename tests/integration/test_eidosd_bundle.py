@@ -11,6 +11,7 @@ import importlib
 import io
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -110,8 +111,10 @@ def test_archive_is_the_cli_bundle_file_by_file(server: EidosdProcess, recipe: P
     assert status == 200, body[:500]
     assert headers["Content-Type"] == "application/zip"
     deployer = "argocd" if case == "argocd" else "helm"
-    assert headers["Content-Disposition"] == f"attachment; filename=eidos-bundle-{deployer}.zip"
-    assert headers["X-Eidos-Bundle-Files"] == str(len(expected))
+    assert headers["Content-Disposition"] == f'attachment; filename="eidos-bundle-{deployer}.zip"'
+    assert headers["X-Eidos-Bundle-Files"] == headers["X-Bundle-Files"] == str(len(expected))
+    assert headers["X-Bundle-Size"] == str(sum(len(data) for data, _ in expected.values()))  # before zipping
+    assert re.fullmatch(r"\d+(\.\d+)?(ms|s)", headers["X-Bundle-Duration"]), headers["X-Bundle-Duration"]
     assert headers["X-Eidos-Bundle-Signed"] == "false"
     assert headers["X-Request-Id"] and headers["X-RateLimit-Limit"]
     got = unzip(body)
@@ -123,7 +126,7 @@ def test_archive_is_the_cli_bundle_file_by_file(server: EidosdProcess, recipe: P
     # tar.gz, by parameter or by Accept: the same files; and the same request twice, the same archive
     status, headers, tgz = post_bundle(server, recipe.read_bytes(), params, {"Accept": "application/gzip"})
     assert status == 200 and headers["Content-Type"] == "application/gzip"
-    assert headers["Content-Disposition"].endswith(".tar.gz")
+    assert headers["Content-Disposition"].endswith('.tar.gz"')
     assert untar(tgz) == expected
     assert post_bundle(server, recipe.read_bytes(), [*params, ("format", "tar.gz")])[2] == tgz
     assert gzip.decompress(tgz)  # plain gzip

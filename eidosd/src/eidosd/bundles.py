@@ -23,6 +23,7 @@ import asyncio
 import hashlib
 import io
 import stat
+import time
 import zipfile
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -72,6 +73,11 @@ DIR_MODE, FILE_MODE, SCRIPT_MODE = 0o755, 0o600, 0o700
 X_BUNDLE_FILES = "X-Eidos-Bundle-Files"
 X_BUNDLE_DIGEST = "X-Eidos-Bundle-Digest"
 X_BUNDLE_SIGNED = "X-Eidos-Bundle-Signed"
+# The reference's headers, for clients written against it: file count, uncompressed bytes and
+# the render time as a Go duration string.
+REFERENCE_FILES = "X-Bundle-Files"
+REFERENCE_SIZE = "X-Bundle-Size"
+REFERENCE_DURATION = "X-Bundle-Duration"
 
 
 class BundleRequestError(InvalidRequestError):
@@ -207,6 +213,7 @@ ARCHIVERS = {ZIP: zip_archive, TAR_GZ: tar_gz_archive}
 class Archive:
     data: bytes
     files: int
+    size: int  # the files' bytes before archiving
     deployer: str
     signed: bool
 
@@ -244,7 +251,30 @@ def build_archive(
 
         inputs = ProvenanceInputs.of(recipe, store, options, builder="eidosd", invocation_id=request_id)
         files = sign_files(files, key, inputs)
-    return Archive(ARCHIVERS[fmt](files), len(files), bundle.deployer, key is not None)
+    size = sum(len(data) for data in files.values())
+    return Archive(ARCHIVERS[fmt](files), len(files), size, bundle.deployer, key is not None)
+
+
+def go_duration(seconds: float) -> str:
+    """``seconds`` as Go prints a time.Duration ("1.5s", "12.345ms", "250µs"): what the
+    reference's X-Bundle-Duration carries."""
+    nanos = round(seconds * 1e9)
+    if nanos == 0:
+        return "0s"
+    if nanos >= 60 * 10**9:  # "1m1.25s", "1h0m0s": hours and minutes, then seconds always
+        minutes, rest = divmod(nanos, 60 * 10**9)
+        hours, minutes = divmod(minutes, 60)
+        return (f"{hours}h" if hours else "") + f"{minutes}m" + _in_unit(rest, "s", 10**9)
+    for unit, size in (("s", 10**9), ("ms", 10**6), ("µs", 10**3)):
+        if nanos >= size:
+            return _in_unit(nanos, unit, size)
+    return f"{nanos}ns"
+
+
+def _in_unit(nanos: int, unit: str, size: int) -> str:
+    whole, rest = divmod(nanos, size)
+    fraction = f"{rest:0{len(str(size)) - 1}d}".rstrip("0")
+    return f"{whole}.{fraction}{unit}" if fraction else f"{whole}{unit}"
 
 
 # --- the handler --------------------------------------------------------------------------------
@@ -262,9 +292,10 @@ _ERRORS = {
 _ARCHIVE = {"type": "string", "format": "binary"}
 _OK = {
     "description": "The bundle as an archive (zip by default; tar.gz with format=tar.gz or Accept: application/gzip). "
-    "Headers: Content-Disposition (attachment; filename=eidos-bundle-<deployer>.<ext>), "
+    'Headers: Content-Disposition (attachment; filename="eidos-bundle-<deployer>.<ext>"), '
     "X-Eidos-Bundle-Files (number of files), X-Eidos-Bundle-Digest (sha256 of the archive), "
-    "X-Eidos-Bundle-Signed (true when provenance.intoto.jsonl was added).",
+    "X-Eidos-Bundle-Signed (true when provenance.intoto.jsonl was added); and the reference's "
+    "X-Bundle-Files, X-Bundle-Size (bytes before archiving) and X-Bundle-Duration (render time, a Go duration).",
     "content": {media: {"schema": _ARCHIVE} for media in MEDIA_TYPES.values()},
 }
 
@@ -292,16 +323,21 @@ async def post_bundle(request: web.Request) -> web.Response:
     body = await read_body(request, settings.read_timeout)
     service = request.app[BUNDLES]
     loop = asyncio.get_running_loop()
+    started = time.perf_counter()
     # Cancelled at the deadline (504 from the pipeline); the thread's result is then dropped.
     archive = await loop.run_in_executor(
         service.executor, build_archive, body, request.headers.get("Content-Encoding", ""),
         settings.max_body_bytes, store, options, fmt, service.signing_key, request_id_var.get() or "",
         settings.allowlists,
     )  # fmt: skip
+    took = time.perf_counter() - started
     ext = "zip" if fmt == ZIP else "tar.gz"
     headers = {
-        "Content-Disposition": f"attachment; filename=eidos-bundle-{archive.deployer}.{ext}",
+        "Content-Disposition": f'attachment; filename="eidos-bundle-{archive.deployer}.{ext}"',
         X_BUNDLE_FILES: str(archive.files),
+        REFERENCE_FILES: str(archive.files),
+        REFERENCE_SIZE: str(archive.size),
+        REFERENCE_DURATION: go_duration(took),
         X_BUNDLE_DIGEST: "sha256:" + hashlib.sha256(archive.data).hexdigest(),
         X_BUNDLE_SIGNED: "true" if archive.signed else "false",
         "Cache-Control": "no-store",
