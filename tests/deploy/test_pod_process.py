@@ -92,7 +92,7 @@ def test_nothing_is_written_and_nothing_complains(eidosd_pod: PodProcess) -> Non
     log = eidosd_pod.log()
     for trouble in ("Read-only file system", "Permission denied", "Traceback"):
         assert trouble not in log, log
-    assert '"message": "listening"' in log
+    assert '"msg": "listening"' in log
 
 
 def test_serves_recipe_data_from_the_overlay_configmap() -> None:

@@ -32,9 +32,9 @@ def stop_and_read_log(server: EidosdProcess) -> list[dict[str, Any]]:
 
 def assert_quiet(lines: list[dict[str, Any]], reason: str, at_most: int = 1) -> None:
     """No ERROR and no traceback anywhere; the fault logged as WARNING at most ``at_most`` times."""
-    assert [line for line in lines if line["level"] not in ("INFO", "WARNING")] == []
+    assert [line for line in lines if line["level"] not in ("INFO", "WARN")] == []
     assert [line for line in lines if "exc_info" in line or "Traceback" in json.dumps(line)] == []
-    warnings = [line for line in lines if line["level"] == "WARNING" and line.get("reason") == reason]
+    warnings = [line for line in lines if line["level"] == "WARN" and line.get("reason") == reason]
     assert 1 <= len(warnings) <= at_most, warnings
 
 
@@ -76,7 +76,7 @@ def test_undecodable_body_is_400_envelope(run_eidosd: RunEidosd) -> None:
     assert doc["code"] == "INVALID_REQUEST" and doc["retryable"] is False and doc["requestId"]
     assert "500" not in statuses(server)
     lines = stop_and_read_log(server)
-    assert [line for line in lines if line["level"] not in ("INFO", "WARNING")] == []
+    assert [line for line in lines if line["level"] not in ("INFO", "WARN")] == []
     assert not [line for line in lines if "exc_info" in line]
 
 

@@ -51,6 +51,6 @@ def test_request_running_at_shutdown_timeout_is_cut_counted_and_logged(run_eidos
     doc = json.loads(body)
     assert (doc["code"], doc["details"], doc["retryable"]) == ("SERVICE_UNAVAILABLE", {"reason": "shutting down"}, True)
     lines = server.json_log()
-    (cut,) = [line for line in lines if str(line["message"]).startswith("shutdown timeout")]
-    assert cut["level"] == "WARNING" and cut["cut"] == 1
+    (cut,) = [line for line in lines if str(line["msg"]).startswith("shutdown timeout")]
+    assert cut["level"] == "WARN" and cut["cut"] == 1
     assert not [line for line in lines if line["level"] == "ERROR"]

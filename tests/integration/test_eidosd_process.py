@@ -80,7 +80,9 @@ def test_json_logs_carry_request_id(run_eidosd: RunEidosd) -> None:
     assert server.request("/v1/recipe?service=aks", headers={"X-Request-Id": "trace-42"})[0] == 200
     assert server.stop() == 0
     lines = server.json_log()
-    assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+    # The reference's keys, and the logger: which lines are access lines.
+    assert all({"time", "level", "msg", "module", "version", "logger"} <= set(line) for line in lines)
+    assert {line["module"] for line in lines} == {"eidosd"}
     for line in lines:  # RFC 3339 in UTC, to the microsecond
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", line["time"]), line["time"]
         assert abs(datetime.fromisoformat(line["time"]).timestamp() - time.time()) < 300

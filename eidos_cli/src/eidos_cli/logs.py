@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import time
 from typing import Any
 
 from eidos_core import __version__
@@ -80,17 +79,9 @@ def command_error(prog: str, message: str, *, json_logs: bool, trace: bool = Fal
 def setup(*, debug: bool, json_logs: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if json_logs:
-        from pythonjsonlogger.json import JsonFormatter
+        from eidos_core.logs import JsonLines
 
-        formatter = JsonFormatter(
-            "{asctime}{levelname}{message}",
-            style="{",
-            rename_fields={"asctime": "time", "levelname": "level", "message": "msg"},
-            static_fields={"module": "eidos", "version": __version__},
-            datefmt="%Y-%m-%dT%H:%M:%SZ",
-        )
-        formatter.converter = time.gmtime  # RFC 3339 in UTC, as log pipelines expect
-        handler.setFormatter(formatter)
+        handler.setFormatter(JsonLines("eidos"))
     elif debug:
         handler.setFormatter(DebugFormatter())
     else:

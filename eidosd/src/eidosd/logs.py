@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 from aiohttp.http import HttpProcessingError
 from aiohttp.web import RequestPayloadError
-from pythonjsonlogger.json import JsonFormatter
+
+from eidos_core.logs import JsonLines
 
 # Set by the request pipeline; each aiohttp request runs in its own task, so the value
 # follows the request through every await.
@@ -28,16 +29,7 @@ class RequestIdFilter(logging.Filter):
 
 def configure_logging(level: int, stream: object = None) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
-    handler.setFormatter(
-        JsonFormatter(
-            "{levelname}{name}{message}",
-            style="{",
-            rename_fields={"levelname": "level", "name": "logger"},
-            # RFC 3339 in UTC to the microsecond ("2026-12-06T15:02:32.123456+00:00"), which log
-            # pipelines parse as it is; strftime's %z gave "+0000", which is not RFC 3339.
-            timestamp="time",
-        )
-    )
+    handler.setFormatter(JsonLines("eidosd"))
     handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
