@@ -73,7 +73,7 @@ def test_the_sandbox_is_what_the_pod_gets() -> None:
 
 def test_probes_and_a_recipe_over_http(eidosd_pod: PodProcess) -> None:
     status, body, _ = http(eidosd_pod.url + "/health")
-    assert status == 200 and body["status"] == "ok"
+    assert status == 200 and body["status"] == "healthy"
     status, body, _ = http(eidosd_pod.url + "/ready")
     assert status == 200 and body["status"] == "ready" and body["recipeSource"] == "embedded"
     status, body, headers = http(eidosd_pod.url + "/v1/recipe?service=eks&accelerator=h100&intent=training&os=ubuntu")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from eidos_core.recipe.model import RecipeStore
 from eidos_core.sources.base import ReloadEvent
 from eidos_core.sources.embedded import embedded_store
 from eidosd.app import create_app
-from eidosd.keys import PIPELINE
+from eidosd.keys import LIFECYCLE, PIPELINE
 from eidosd.pipeline import WRAPPED
 from eidosd.settings import Settings
 from tests.conftest import metadata_doc, mini_files
@@ -209,6 +211,26 @@ async def test_api_version_on_every_application_response_and_not_on_probes(make_
         probe = await client.get(path)
         assert probe.status == 200
         assert "X-API-Version" not in probe.headers, path
+
+
+async def test_probe_bodies_are_the_references(make_client: MakeClient) -> None:
+    """/health: {"status": "healthy", "timestamp"}; /ready: "ready" or "not_ready" with a
+    timestamp (and ours: the data served, or why not)."""
+    apps: list[web.Application] = []
+    client = await make_client(extra=apps.append)
+    health = await (await client.get("/health")).json()
+    assert set(health) == {"status", "timestamp"} and health["status"] == "healthy"
+    stamp = datetime.fromisoformat(health["timestamp"].replace("Z", "+00:00"))
+    assert abs(stamp.timestamp() - time.time()) < 60
+    ready = await client.get("/ready")
+    body = await ready.json()
+    assert (ready.status, body["status"], body["recipeSource"]) == (200, "ready", "embedded")
+    assert datetime.fromisoformat(body["timestamp"].replace("Z", "+00:00"))
+    apps[0][LIFECYCLE].draining = True
+    ready = await client.get("/ready")
+    body = await ready.json()
+    assert (ready.status, body["status"], body["reason"]) == (503, "not_ready", "shutting down")
+    assert body["timestamp"]
 
 
 async def test_metrics_parse(make_client: MakeClient) -> None:

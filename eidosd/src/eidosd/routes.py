@@ -17,7 +17,7 @@ from eidos_core.errors import InvalidRequestError
 from eidos_core.recipe.criteria import ANY, Criteria, parse_criteria, parse_field, parse_nodes
 from eidosd import SERVICE_NAME
 from eidosd.bodies import read_body
-from eidosd.errors import JSON
+from eidosd.errors import JSON, timestamp
 from eidosd.keys import BODIES, FOLLOWER, LIFECYCLE, METRICS, RECIPES, SETTINGS
 from eidosd.pipeline import Cached, Handler, Pipeline, fallback
 from eidosd.recipes import Rendered
@@ -238,7 +238,7 @@ async def root(request: web.Request) -> web.Response:
 @docs(tags=["probes"], summary="Liveness: 200 while the process serves HTTP")
 @response_schema(HealthSchema(), 200)
 async def health(request: web.Request) -> web.Response:
-    return json_response({"status": "ok"})
+    return json_response({"status": "healthy", "timestamp": timestamp()})
 
 
 @docs(tags=["probes"], summary="Readiness: 200 once recipe data is loaded, 503 before that and while draining")
@@ -247,13 +247,20 @@ async def health(request: web.Request) -> web.Response:
 async def ready(request: web.Request) -> web.Response:
     store = request.app[RECIPES].store
     if request.app[LIFECYCLE].draining:
-        return json_response({"status": "not ready", "reason": "shutting down"}, status=503)
+        return not_ready("shutting down")
     if store is None:
-        return json_response({"status": "not ready", "reason": "recipe data not loaded"}, status=503)
+        return not_ready("recipe data not loaded")
     follower = request.app[FOLLOWER]
     if not follower.running:  # serving, but no longer following changes: take the replica out
-        return json_response({"status": "not ready", "reason": follower.reason}, status=503)
-    return json_response({"status": "ready", "recipeVersion": store.version, "recipeSource": store.source})
+        return not_ready(follower.reason)
+    return json_response(
+        {"status": "ready", "timestamp": timestamp(), "recipeVersion": store.version, "recipeSource": store.source}
+    )
+
+
+def not_ready(reason: str) -> web.Response:
+    """/ready's 503, in the reference's words ("not_ready") with why."""
+    return json_response({"status": "not_ready", "timestamp": timestamp(), "reason": reason}, status=503)
 
 
 _METRICS_RESPONSE = {200: {"description": "Metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}}

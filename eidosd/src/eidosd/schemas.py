@@ -141,11 +141,13 @@ class ServiceInfoSchema(Schema):
 
 
 class HealthSchema(Schema):
-    status = fields.String(required=True, metadata={"example": "ok"})
+    status = fields.String(required=True, validate=validate.OneOf(["healthy"]))
+    timestamp = fields.String(required=True, metadata={"description": "RFC 3339, UTC"})
 
 
 class ReadySchema(Schema):
-    status = fields.String(required=True, metadata={"example": "ready"})
+    status = fields.String(required=True, validate=validate.OneOf(["ready", "not_ready"]))
+    timestamp = fields.String(required=True, metadata={"description": "RFC 3339, UTC"})
     recipeVersion = fields.String()
     recipeSource = fields.String()
     reason = fields.String()
