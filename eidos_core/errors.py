@@ -35,13 +35,23 @@ class InvalidRequestError(EidosError):
 
 
 class CriteriaError(InvalidRequestError):
-    """A criteria value outside its enum; names the field, the value and what is allowed."""
+    """A criteria value outside its enum; names the field, the value and what is allowed.
 
-    def __init__(self, field: str, value: str, allowed: Sequence[str], *, text: str = "") -> None:
+    ``details.error`` is the reference's text for the same refusal (``invalid service type:
+    windows``, ``invalid nodes value: abc``), for clients that read it; the message adds what
+    is allowed."""
+
+    def __init__(self, field: str, value: str, allowed: Sequence[str], *, text: str = "", error: str = "") -> None:
         message = text or (
             f"invalid {field} type: {value} (allowed: {', '.join(allowed)})" if allowed else f"invalid {field}: {value}"
         )
-        super().__init__(message, details={"field": field, "value": value, "allowed": list(allowed)})
+        details = {
+            "field": field,
+            "value": value,
+            "allowed": list(allowed),
+            "error": error or f"invalid {field} type: {value}",
+        }
+        super().__init__(message, details=details)
         self.field = field
         self.value = value
         self.allowed = tuple(allowed)

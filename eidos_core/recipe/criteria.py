@@ -132,24 +132,29 @@ def parse_nodes(raw: object) -> int:
         m = _NODES_TEXT.fullmatch(raw)
         if not m:
             raise CriteriaError(
-                "nodes", _show(raw), (), text=f"invalid nodes value: {_show(raw)} (must be an integer >= 0)"
-            )
+                "nodes", _show(raw), (), text=f"invalid nodes value: {_show(raw)} (must be an integer >= 0)",
+                error=f"invalid nodes value: {_show(raw)}",
+            )  # fmt: skip
         digits = m.group(2).lstrip("0") or "0"
         if len(digits) > len(str(MAX_NODES)):  # decided on the text: no int() of 5,000 digits
             raise CriteriaError(
-                "nodes", _show(raw), (), text=f"invalid nodes count: {_show(raw)} (must be <= {MAX_NODES})"
-            )
+                "nodes", _show(raw), (), text=f"invalid nodes count: {_show(raw)} (must be <= {MAX_NODES})",
+                error=f"invalid nodes count: {_show(raw)} (must be <= {MAX_NODES})",
+            )  # fmt: skip
         n = -int(digits) if m.group(1) == "-" else int(digits)
     elif isinstance(raw, int) and not isinstance(raw, bool):
         n = raw
     else:
         raise CriteriaError(
-            "nodes", _show(raw), (), text=f"invalid nodes value: {_show(raw)} (must be an integer >= 0)"
-        )
+            "nodes", _show(raw), (), text=f"invalid nodes value: {_show(raw)} (must be an integer >= 0)",
+            error=f"invalid nodes value: {_show(raw)}",
+        )  # fmt: skip
     if n < 0:
-        raise CriteriaError("nodes", _show(n), (), text=f"invalid nodes count: {_show(n)} (must be >= 0)")
+        count = f"invalid nodes count: {_show(n)} (must be >= 0)"
+        raise CriteriaError("nodes", _show(n), (), text=count, error=count)
     if n > MAX_NODES:
-        raise CriteriaError("nodes", _show(n), (), text=f"invalid nodes count: {_show(n)} (must be <= {MAX_NODES})")
+        count = f"invalid nodes count: {_show(n)} (must be <= {MAX_NODES})"
+        raise CriteriaError("nodes", _show(n), (), text=count, error=count)
     return n
 
 

@@ -89,6 +89,27 @@ async def test_bad_criteria_400(make_client: MakeClient, query: str, field: str,
     assert body["details"]["field"] == field and needle in body["message"]
 
 
+# The reference's details.error for each refusal (api-server spec §8.4): the raw input echoed.
+REFERENCE_ERRORS = [
+    ("service=windows", "invalid service type: windows"),
+    ("service=WinDows", "invalid service type: WinDows"),
+    ("accelerator=v100", "invalid accelerator type: v100"),
+    ("gpu=v100", "invalid accelerator type: v100"),
+    ("intent=serving", "invalid intent type: serving"),
+    ("os=windows", "invalid os type: windows"),
+    ("nodes=abc", "invalid nodes value: abc"),
+    ("nodes=-5", "invalid nodes count: -5 (must be >= 0)"),
+]
+
+
+@pytest.mark.parametrize(("query", "error"), REFERENCE_ERRORS)
+async def test_criteria_refusals_carry_the_references_error(make_client: MakeClient, query: str, error: str) -> None:
+    client = await make_client()
+    resp = await client.get(f"/v1/recipe?{query}")
+    body = await resp.json()
+    assert (resp.status, body["code"], body["details"]["error"]) == (400, "INVALID_REQUEST", error)
+
+
 async def test_unknown_parameter_404_405(make_client: MakeClient) -> None:
     client = await make_client()
     resp = await client.get("/v1/recipe?k8s=1.30")

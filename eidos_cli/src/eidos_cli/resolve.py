@@ -82,8 +82,9 @@ def nodes_flag(raw: str | None) -> int:
         return parse_nodes(raw)
     except CriteriaError as exc:
         raise CriteriaError(
-            "nodes", exc.value, (), text=f"--nodes {raw}: {exc.message}; allowed: {NODES_ALLOWED}"
-        ) from None
+            "nodes", exc.value, (), text=f"--nodes {raw}: {exc.message}; allowed: {NODES_ALLOWED}",
+            error=str((exc.details or {}).get("error", "")),
+        ) from None  # fmt: skip
 
 
 def with_flags(criteria: Criteria, args: argparse.Namespace) -> Criteria:
