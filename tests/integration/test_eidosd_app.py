@@ -201,6 +201,7 @@ async def test_429_carries_the_rate_limit_headers_of_a_success(make_client: Make
     assert refused.headers["X-Request-Id"] == "refused-1"
     assert refused.headers["Content-Type"] == "application/json"
     body = await refused.json()
+    assert body["message"] == "Rate limit exceeded"  # the reference's words
     assert body["details"] == {"limit": 0.5, "burst": 2}
     assert body["requestId"] == "refused-1"
 
@@ -287,6 +288,7 @@ async def test_internal_error_does_not_leak(make_client: MakeClient) -> None:
     assert resp.status == 500
     body = await resp.json()
     assert body["code"] == "INTERNAL" and "secret" not in json.dumps(body)
+    assert body["message"] == "Internal server error"  # the reference's words
     metrics = await (await client.get("/metrics")).text()
     assert metric_value(metrics, "eidos_panic_recoveries_total") == 1  # the reference's name for these
     assert metric_value(metrics, "eidos_http_requests_total", {"path": "/boom", "status": "500"}) == 1

@@ -157,7 +157,7 @@ class Pipeline:
                     remaining = 0
                     rejects.inc()
                     response = error_response(
-                        429, "RATE_LIMIT_EXCEEDED", "rate limit exceeded", rid, retryable=True,
+                        429, "RATE_LIMIT_EXCEEDED", "Rate limit exceeded", rid, retryable=True,
                         details={"limit": limiter.rate, "burst": limiter.burst},
                     )  # fmt: skip
                     response.headers[RETRY_AFTER] = str(limiter.retry_after())
@@ -250,7 +250,7 @@ class Pipeline:
         carries its traceback); counted as the reference counts its recovered panics."""
         log.exception("unhandled error", extra={"path": request.path, "method": request.method})
         self.metrics.panic_recoveries.inc()
-        return error_response(500, "INTERNAL", "internal server error", rid, retryable=True)
+        return error_response(500, "INTERNAL", "Internal server error", rid, retryable=True)
 
     def cut_off(self, task: asyncio.Task[object], rid: str) -> web.Response | None:
         """The answer of a handler cancelled by us: 504 past WRITE_TIMEOUT, 503 at SHUTDOWN_TIMEOUT;
