@@ -255,6 +255,27 @@ async def test_probe_bodies_are_the_references(make_client: MakeClient) -> None:
     assert body["timestamp"]
 
 
+async def test_metric_help_and_buckets_match_the_reference(make_client: MakeClient) -> None:
+    """The help strings the spec lists for parity, and every bucket bound the reference has."""
+    client = await make_client()
+    await client.get("/v1/recipe")
+    text = await (await client.get("/metrics")).text()
+    docs = {family.name: family.documentation for family in text_string_to_metric_families(text)}
+    assert docs["eidos_http_requests"] == "Total number of HTTP requests"
+    assert docs["eidos_http_request_duration_seconds"] == "HTTP request latency in seconds"
+    assert docs["eidos_http_requests_in_flight"] == "Current number of HTTP requests being processed"
+    assert docs["eidos_rate_limit_rejects"] == "Total number of requests rejected due to rate limiting"
+    assert docs["eidos_panic_recoveries"] == "Total number of panics recovered in HTTP handlers"
+    bounds = {
+        float(sample.labels["le"])
+        for family in text_string_to_metric_families(text)
+        if family.name == "eidos_http_request_duration_seconds"
+        for sample in family.samples
+        if sample.name.endswith("_bucket")
+    }
+    assert {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10} <= bounds
+
+
 async def test_metrics_parse(make_client: MakeClient) -> None:
     client = await make_client()
     for _ in range(3):
