@@ -276,6 +276,26 @@ async def test_metric_help_and_buckets_match_the_reference(make_client: MakeClie
     assert {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10} <= bounds
 
 
+async def test_other_methods_on_probes_are_neither_limited_nor_counted(make_client: MakeClient) -> None:
+    """As the reference's probes: POST/PUT/DELETE on /health, /ready (and /metrics) is a
+    plain-text 405 that takes no rate-limit token and shows in no request metric."""
+    client = await make_client(Settings(rate_limit=0.001, rate_burst=1))
+    tries = [("POST", "/health"), ("PUT", "/health"), ("DELETE", "/ready"), ("POST", "/ready"), ("POST", "/metrics")]
+    for method, path in tries:
+        resp = await client.request(method, path)
+        assert (resp.status, await resp.text()) == (405, "Method not allowed\n"), (method, path)
+        assert resp.headers["Allow"] == "GET,HEAD" and "X-RateLimit-Remaining" not in resp.headers
+    assert (await client.get("/v1/recipe")).status == 200  # the one token is still there
+    text = await (await client.get("/metrics")).text()
+    paths = {
+        sample.labels["path"]
+        for family in text_string_to_metric_families(text)
+        if family.name == "eidos_http_requests"
+        for sample in family.samples
+    }
+    assert paths == {"/v1/recipe"}
+
+
 async def test_metrics_parse(make_client: MakeClient) -> None:
     client = await make_client()
     for _ in range(3):

@@ -272,6 +272,10 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
+async def plain_method_not_allowed(request: web.Request) -> web.Response:
+    raise web.HTTPMethodNotAllowed(request.method, ["GET", "HEAD"], text="Method not allowed\n")
+
+
 def from_cache(lookup: Callable[[str], Rendered | None]) -> Cached:
     """GET /v1/recipe or /v1/query for a query string answered before (``lookup`` is the route's
     cache): the pipeline calls it before the handler, so a cache hit, the hot path, costs no
@@ -311,6 +315,11 @@ def add_routes(app: web.Application, pipeline: Pipeline) -> None:
     add_get(router, "/health", health, exempt)
     add_get(router, "/ready", ready, exempt)
     add_get(router, "/metrics", metrics, exempt)
+    # Other methods: a plain-text 405 as the reference's probes answer, never limited or counted
+    # (the catch-all would do both). The reference's /metrics answers any method; ours keeps to
+    # what the OpenAPI document lists.
+    for path in ("/health", "/ready", "/metrics"):
+        router.add_route("*", path, pipeline.exempt(plain_method_not_allowed))
     recipe_hit = from_cache(recipes.cached_query)
     add_get(router, "/v1/recipe", get_recipe, lambda h, m: pipeline.wrap(h, "/v1/recipe", m, cached=recipe_hit))
     router.add_post("/v1/recipe", pipeline.wrap(post_recipe, "/v1/recipe", "POST"))
