@@ -30,8 +30,12 @@ DESCRIPTION = """eidosd: the Eidos API server (GPU cluster recipes over HTTP).
 
 Each setting is read once at start-up: from its flag, else from its environment variable, else
 its default. An empty variable is the same as an unset one; a bad value stops start-up with one
-line naming the flag or variable (exit 2). It serves until SIGTERM or SIGINT, then drains and
-exits 0."""
+line naming the flag or variable (exit 2); a port it cannot listen on is exit 6. It serves
+until SIGTERM or SIGINT, then drains and exits 0, or 1 when requests still running at
+SHUTDOWN_TIMEOUT had to be cut off."""
+
+# Requests were cut off at SHUTDOWN_TIMEOUT: a non-zero exit, as the reference's.
+EXIT_CUT = 1
 
 USAGE = "%(prog)s [--help] [--version] [--FLAG VALUE ...]"
 
@@ -107,11 +111,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: {exc.message}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(app))
+        cut = asyncio.run(serve(app))
     except OSError as exc:  # e.g. the port is taken
         print(f"{PROG}: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
         return 6
-    return 0
+    return EXIT_CUT if cut else 0
 
 
 if __name__ == "__main__":

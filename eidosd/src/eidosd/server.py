@@ -86,7 +86,9 @@ def close_listener(listener: asyncio.Server, sock: socket.socket) -> tuple[list[
     return accepted, closed_at
 
 
-async def serve(app: web.Application, stop: asyncio.Event | None = None) -> None:
+async def serve(app: web.Application, stop: asyncio.Event | None = None) -> int:
+    """Serve until SIGTERM/SIGINT (or ``stop``), then drain; returns how many requests were cut
+    off at SHUTDOWN_TIMEOUT (the exit code says whether any were)."""
     settings = app[SETTINGS]
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -148,6 +150,7 @@ async def serve(app: web.Application, stop: asyncio.Event | None = None) -> None
         for _ in range(SETTLE_ITERATIONS):
             await asyncio.sleep(0)
         in_flight = app[IN_FLIGHT]
+        cut = 0
         try:
             async with asyncio.timeout_at(deadline):
                 await in_flight.wait_idle()
@@ -170,3 +173,4 @@ async def serve(app: web.Application, stop: asyncio.Event | None = None) -> None
         await runner.cleanup()  # closes idle connections, waits for stragglers, app cleanup
         uninstall_filter()
     log.info("stopped")
+    return cut
