@@ -4,8 +4,8 @@ deadline, error envelope, metrics and the access log, in one function.
 It wraps each route's handler when the route is added (``wrap``), instead of being an aiohttp
 middleware: aiohttp's middleware machinery adds coroutine layers and per-request lookups that
 cost more than everything this does. Design target: ≥ 0.80× a bare aiohttp handler's
-throughput (``python -m bench.server``, LOG_LEVEL=warning); measured 0.71–0.77 on the 2-core
-dev VM, 0.80–0.82 in the process (``bench.pipeline_cost``), 0.58 before the hot-path work. What
+throughput (``python -m bench.server``, LOG_LEVEL=warning); measured 0.70–0.78 on the 2-core
+dev VM, 0.80–0.81 in the process (``bench.pipeline_cost``), 0.58 before the hot-path work. What
 is left is about ten small steps, none worth dropping a feature for; docs/performance.md has
 the step-by-step costs and what was tried (compiling this module with mypyc did not move the
 wrk ratio).
