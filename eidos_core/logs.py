@@ -1,10 +1,11 @@
 """The JSON log line both eidosd and ``eidos-cli --log-json`` write: one object a line, in the
 reference's keys, so a log pipeline written for it reads ours.
 
-``time`` is RFC 3339 in UTC to the microsecond; ``level`` is DEBUG, INFO, WARN or ERROR (the
-reference's spelling of warning); ``msg`` the message; ``module`` the program and ``version``
-its version on every line; ``logger`` the Python logger (``eidosd.access`` for access lines);
-then the record's ``extra`` fields.
+``time`` first, RFC 3339 in UTC to the microsecond (``2026-12-06T15:02:32.123456Z``, the form
+eidosd's error bodies use); ``level`` DEBUG, INFO, WARN or ERROR (the reference's spelling of
+warning); ``msg`` the message; ``logger`` the Python logger (``eidosd.access`` for access
+lines); ``module`` the program and ``version`` its version on every line; then the record's
+``extra`` fields.
 
 Needs python-json-logger, which eidosd and eidos-cli install; the agent neither imports this
 module nor installs it (eidos-core's own requirements stay ruamel.yaml alone).
@@ -12,6 +13,8 @@ module nor installs it (eidos-core's own requirements stay ruamel.yaml alone).
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
@@ -31,11 +34,12 @@ class JsonLines(JsonFormatter):
             style="{",
             rename_fields={"levelname": "level", "message": "msg", "name": "logger"},
             static_fields={"module": module, "version": __version__},
-            timestamp="time",
         )
 
-    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
-        level = log_data.get("level")
-        if isinstance(level, str):
-            log_data["level"] = _LEVELS.get(level, level)
-        return log_data
+    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
+        # Set before the rest so that it is the line's first key. isoformat() alone would drop
+        # the fraction when it is zero.
+        stamp = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="microseconds")
+        log_data["time"] = stamp.replace("+00:00", "Z")
+        super().add_fields(log_data, record, message_dict)
+        log_data["level"] = _LEVELS.get(record.levelname, record.levelname)

@@ -4,6 +4,7 @@ flags (they override the environment and are validated like it) and usage errors
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -124,3 +125,13 @@ def test_a_value_starting_with_a_dash_says_how_to_write_it() -> None:
     assert "written --read-timeout=VALUE" in spaced.stderr
     joined = run("--read-timeout=-1s")
     assert joined.returncode == 2 and "--read-timeout='-1s'" in joined.stderr, joined.stderr
+
+
+def test_a_taken_port_is_exit_6_naming_the_address() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run(HOST="127.0.0.1", PORT=str(port), LOG_LEVEL="error")
+    assert done.returncode == 6, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == f"eidosd: cannot listen on 127.0.0.1:{port}: Address already in use"

@@ -21,7 +21,7 @@ from eidos_core import __version__
 from eidos_core.errors import EidosError
 from eidosd.app import create_app
 from eidosd.logs import configure_logging
-from eidosd.server import serve
+from eidosd.server import ListenError, serve
 from eidosd.settings import flag_settings, help_text, load_settings
 
 PROG = "eidosd"
@@ -112,8 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         cut = asyncio.run(serve(app))
-    except OSError as exc:  # e.g. the port is taken
-        print(f"{PROG}: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
+    except ListenError as exc:  # e.g. the port is taken
+        print(f"{PROG}: {exc}", file=sys.stderr)
         return 6
     return EXIT_CUT if cut else 0
 

@@ -17,7 +17,8 @@ is wrapped (pipeline.py: ``Pipeline.wrap`` for the application and the catch-all
 keep it so). A wrapper sets ``Connection.started`` to ``BUSY`` when the handler starts (the
 header block is in: bytes from now on are its body, or a pipelined request, never timed) and
 to ``None`` when the handler is done, just before aiohttp writes the response (the connection
-is idle again: the next byte starts the clock).
+is idle again: the next byte starts the clock). An answer given without awaiting (a cache hit,
+a 429) skips ``BUSY`` and only resets: nothing, the sweep included, runs in between.
 
 Not an ``on_response_prepare`` signal: one registered handler costs an extra coroutine per
 response, about a tenth of eidosd's throughput. Not a scan for the header block's end in
@@ -143,7 +144,11 @@ class HeaderTimeouts:
                 continue
             transport = conn.transport
             conn.started = None
-            if not transport.is_closing():
+            if transport.get_write_buffer_size():
+                # A response is still being written to a client that stopped reading: a 408
+                # would land inside it, and close() would wait for the client. Cut it now.
+                transport.abort()
+            elif not transport.is_closing():
                 transport.write(header_timeout_response(self.seconds))
                 transport.close()  # flushes the 408 first
             self._on_cut(conn)

@@ -50,6 +50,10 @@ STRAGGLER_SECONDS = 2.0
 CUT_ANSWER_SECONDS = 1.0
 
 
+class ListenError(Exception):
+    """The address cannot be listened on (taken, not ours, unresolvable): exit 6."""
+
+
 def listen(host: str, port: int) -> socket.socket:
     """The listening socket (ours, so the drain can accept what the kernel already queued)."""
     family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[
@@ -105,7 +109,10 @@ async def serve(app: web.Application, stop: asyncio.Event | None = None) -> int:
             remote=str(peer[0]) if peer else None,
         )
 
-    sock = listen(settings.host, settings.port)
+    try:
+        sock = listen(settings.host, settings.port)
+    except OSError as exc:
+        raise ListenError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}") from exc
     runner = web.AppRunner(
         app,
         handle_signals=False,
