@@ -1,9 +1,14 @@
-"""Scalar values under the YAML 1.2 core schema, as ruamel.yaml resolves them.
+"""Scalar values under the YAML 1.2 core schema, as ruamel.yaml resolves them, with the integers
+Go's yaml.v3 (the reference) and Helm read differently read as they do.
 
 Plain scalars are typed by their text (null, bool, int, float, else string); quoted and block
 scalars are strings. Explicit ``!!str|int|float|bool|null`` tags are honoured; any other tag is
 refused, so nothing of the data can ask for a Python object. Timestamps and YAML 1.1's
 sexagesimal numbers stay strings. Integers are bounded in digits *before* ``int()`` runs.
+
+A leading zero means octal (``0644`` is 420) and ``0b101`` is binary (5), as yaml.v3 and Helm
+read them: a values file's ``defaultMode: 0644`` must reach Helm as the same file mode, not as
+decimal 644. A leading zero followed by 8 or 9 (``08``) is the float yaml.v3 makes of it.
 """
 
 from __future__ import annotations
@@ -27,6 +32,10 @@ _NAN = re.compile(r"\.(?:nan|NaN|NAN)")
 # ... and the forms we turn into numbers; the rest of those (0b101, .5_0) stay text.
 _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?")
 _INT = re.compile(r"[-+]?(?:0o[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)")
+# yaml.v3's readings where YAML 1.2 differs: 0644 (octal), 0b101 (binary), 08 (a float).
+_GO_OCTAL = re.compile(r"[-+]?0[0-7_]*[0-7][0-7_]*")
+_GO_BINARY = re.compile(r"[-+]?0b[01_]*[01][01_]*")
+_GO_FLOAT = re.compile(r"[-+]?0[0-9_]*[89][0-9_]*")
 
 
 class ScalarError(ValueError):
@@ -43,9 +52,12 @@ def to_int(text: str, max_digits: int) -> int:
     negative = digits.startswith("-")
     body = digits.lstrip("+-")
     base = 10
-    if body.startswith(("0o", "0x")):
-        base = 8 if body[1] == "o" else 16
+    if body.startswith(("0o", "0x", "0b")):
+        base = {"o": 8, "x": 16, "b": 2}[body[1]]
         body = body[2:]
+    elif len(body) > 1 and body.startswith("0"):  # 0644: octal, as yaml.v3 reads it
+        base = 8
+        body = body[1:]
     if not body:
         raise ScalarError(f"not a number: {text!r}")
     if len(body) > max_digits:
@@ -69,6 +81,10 @@ def plain_value(text: str, max_digits: int) -> Any:
         return -math.inf if inf.group(1) == "-" else math.inf
     if _NAN.fullmatch(text):
         return math.nan
+    if _GO_OCTAL.fullmatch(text) or _GO_BINARY.fullmatch(text):
+        return to_int(text, max_digits)
+    if _GO_FLOAT.fullmatch(text):
+        return float(text.replace("_", ""))
     if _FLOAT_FORM.fullmatch(text):
         return float(text.replace("_", "")) if _FLOAT.fullmatch(text) else text
     if _INT_FORM.fullmatch(text):

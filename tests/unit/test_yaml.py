@@ -14,6 +14,30 @@ def test_yaml_12_rules_and_raw_text() -> None:
     assert raw["w"].text == "true" and raw["w"].value is True
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("0644", 420),
+        ("-0644", -420),
+        ("0_644", 420),
+        ("00", 0),
+        ("0", 0),
+        ("0b101", 5),
+        ("0o644", 420),
+        ("08", 8.0),
+        ("007.5", 7.5),
+        ("644", 644),
+    ],
+)
+def test_integers_read_as_go_and_helm_read_them(text: str, value: object) -> None:
+    """A values file's ``defaultMode: 0644`` is the file mode 0o644 for Helm (Go's YAML), so it is
+    for us: a bundle writes 420, never 644, which Helm would take for another mode."""
+    got = yaml.load(f"m: {text}\n")["m"]
+    assert got == value and type(got) is type(value), (text, got)
+    assert yaml.load(yaml.dump({"m": got})) == {"m": value}
+    assert yaml.load(yaml.dump({"m": text})) == {"m": text}  # the same text as a string stays one
+
+
 def test_dump_quotes_strings_that_would_change_type() -> None:
     text = yaml.dump({"a": "1.10", "b": "true", "c": "580.82.07", "d": {"e": [1, "x"]}, "f": ""})
     assert yaml.load(text) == {"a": "1.10", "b": "true", "c": "580.82.07", "d": {"e": [1, "x"]}, "f": ""}
