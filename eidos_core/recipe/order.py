@@ -44,10 +44,8 @@ def deployment_order(refs: Mapping[str, ComponentRef]) -> list[str]:
     for name in sorted(refs):
         for dep in refs[name].dependency_refs:
             if dep not in refs:
-                raise RecipeBuildError(
-                    f'component "{name}" references unknown dependency "{dep}"',
-                    details={"component": name, "dependency": dep},
-                )
+                message = f'component "{name}" references unknown dependency "{dep}"'
+                raise RecipeBuildError(message, details={"component": name, "dependency": dep, "error": message})
     waiting = {name: set(ref.dependency_refs) for name, ref in refs.items()}
     dependents: dict[str, list[str]] = {name: [] for name in refs}
     for name, deps in waiting.items():
@@ -65,8 +63,9 @@ def deployment_order(refs: Mapping[str, ComponentRef]) -> list[str]:
                 heapq.heappush(ready, child)
     if len(order) != len(refs):
         cycle = _find_cycle(refs)
+        # details.error in the reference's words: the cycle as Go prints a slice, [a b a].
         raise RecipeBuildError(
             f"circular dependency detected: {' -> '.join(cycle)}",
-            details={"cycle": cycle},
+            details={"cycle": cycle, "error": f"circular dependency detected: [{' '.join(cycle)}]"},
         )
     return order

@@ -114,8 +114,10 @@ def test_cycle_across_two_overlays_is_a_build_error(make_store: Make) -> None:
         two={"criteria": {"accelerator": "h100"}, "componentRefs": [{"name": "c", "dependencyRefs": ["a"]}]},
     )
     build_recipe(store, parse_criteria(service="eks"))  # each alone is fine
-    with pytest.raises(RecipeBuildError, match="merged recipe validation failed: circular dependency"):
+    with pytest.raises(RecipeBuildError, match="merged recipe validation failed: circular dependency") as caught:
         build_recipe(store, parse_criteria(service="eks", accelerator="h100"))
+    # The reference's words for the cause, the cycle printed as a Go slice.
+    assert caught.value.details["error"] == "circular dependency detected: [a c a]"
 
 
 def test_registry_defaults(make_store: Make) -> None:
