@@ -95,5 +95,6 @@ def output_file(uri: str, *, command: str) -> str | None:
 def add_kubeconfig(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-k", "--kubeconfig", metavar="FILE",
-        help="kubeconfig for cm:// locations (default: $KUBECONFIG, else ~/.kube/config, else in-cluster)",
+        help="kubeconfig for cm:// locations (default: the in-cluster service account, "
+        "else $KUBECONFIG, else ~/.kube/config)",
     )  # fmt: skip
