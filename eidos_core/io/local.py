@@ -62,11 +62,11 @@ def _new_file_mode() -> int:
     return 0o666 & ~mask
 
 
-def write_file_atomic(path: str, data: bytes) -> None:
+def write_file_atomic(path: str, data: bytes, mode: int | None = None) -> None:
     """Write to a temp file beside ``path``, fsync, rename: readers see old or new, never half.
 
     A symlink at ``path`` is followed (its target is replaced), and a new file gets the mode
-    the umask allows, as a plain write would.
+    the umask allows, as a plain write would; ``mode`` sets it instead, new file or not.
     """
     target = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
     directory = target.parent if str(target.parent) else Path(".")
@@ -83,7 +83,9 @@ def write_file_atomic(path: str, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else _new_file_mode())
+        if mode is None:
+            mode = target.stat().st_mode & 0o777 if target.exists() else _new_file_mode()
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):

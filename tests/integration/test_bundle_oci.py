@@ -229,6 +229,32 @@ def test_a_file_that_does_not_match_checksums_is_refused() -> None:
     oci.verify_checksums({**files, "provenance.intoto.jsonl": b"{}\n"}, "x")
 
 
+def test_image_refs_file_holds_the_pushed_digest(
+    oci_registry: Registry, recipe: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--image-refs FILE: the digest alone and a newline, mode 0600, as the reference writes it
+    for a CI step; a file that cannot be written is refused before anything is pushed."""
+    refs = tmp_path / "refs.txt"
+    code, out, err = cli(
+        capsys, "bundle", "-r", str(recipe), "-o", oci_registry.ref("refs/stack", "v1"), "--plain-http",
+        "--image-refs", str(refs),
+    )  # fmt: skip
+    assert code == 0, err
+    digest = out.strip().split("@")[1]
+    assert refs.read_text() == digest + "\n" and digest.startswith("sha256:")
+    assert stat.S_IMODE(refs.stat().st_mode) == 0o600
+    nowhere = tmp_path / "missing" / "refs.txt"
+    code, out, err = cli(
+        capsys, "bundle", "-r", str(recipe), "-o", oci_registry.ref("refs/never", "v1"), "--plain-http",
+        "--image-refs", str(nowhere),
+    )  # fmt: skip
+    assert (code, out) == (2, "") and "--image-refs" in err
+    with pytest.raises(urllib.error.HTTPError):
+        oci_registry.manifest("refs/never", "v1")  # nothing was pushed
+    code, _, err = cli(capsys, "bundle", "-r", str(recipe), "-o", str(tmp_path / "dir"), "--image-refs", str(refs))
+    assert code == 2 and "--image-refs is for OCI output" in err
+
+
 def test_unreachable_registry_fails_fast(recipe: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ref = f"oci://127.0.0.1:{free_port()}/x/stack:v1"
     started = time.monotonic()

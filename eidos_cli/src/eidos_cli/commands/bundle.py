@@ -26,6 +26,7 @@ from eidos_cli.parser import ArgumentContainer
 from eidos_core import __version__
 from eidos_core.errors import InvalidRequestError
 from eidos_core.io.documents import read_document
+from eidos_core.io.local import write_file_atomic
 from eidos_core.recipe.model import Recipe, RecipeStore
 from eidos_core.recipe.result import recipe_from_document
 
@@ -122,6 +123,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     oci = p.add_argument_group("OCI output (-o oci://…)")
     add_registry_flags(oci)
     oci.add_argument(
+        "--image-refs", metavar="FILE",
+        help="after the push, write the bundle's digest (sha256:…, a line) to FILE, mode 0600, for a CI step "
+        "to read",
+    )  # fmt: skip
+    oci.add_argument(
         "--push-charts", action="store_true",
         help="also push each component's chart package to oci://REGISTRY/REPOSITORY/charts/CHART:VERSION",
     )  # fmt: skip
@@ -174,12 +180,17 @@ def check_oci_flags(args: argparse.Namespace, ref: Reference | None) -> None:
     if ref is not None:
         if args.charts and not args.push_charts:
             raise InvalidRequestError("--charts is for --push-charts")
+        if args.image_refs:  # found out before the push, not after it
+            folder = os.path.dirname(args.image_refs) or "."
+            if not os.path.isdir(folder) or os.path.isdir(args.image_refs):
+                raise InvalidRequestError(f"--image-refs {args.image_refs}: not a file in an existing directory")
         return
     for flag, value in (
         ("--plain-http", args.plain_http),
         ("--insecure", args.insecure),
         ("--push-charts", args.push_charts),
         ("--charts", args.charts),
+        ("--image-refs", args.image_refs),
     ):
         if value:
             raise InvalidRequestError(f"{flag} is for OCI output (-o oci://registry/repository[:tag])")
@@ -269,6 +280,8 @@ def push(args: argparse.Namespace, bundle: Bundle, ref: Reference) -> int:
         charts = [s.chart for s in steps if s.enabled and s.chart is not None]
         lines += [str(c) for c in push_charts(charts, ref, source=args.charts, options=options)]
     digest = push_bundle(bundle.files, ref, deployer=bundle.deployer, version=__version__, options=options)
+    if args.image_refs:  # the digest alone, as the reference writes it
+        write_file_atomic(args.image_refs, f"{digest}\n".encode(), mode=0o600)
     sys.stdout.write("\n".join([ref.pinned(digest), *lines]) + "\n")
     sys.stdout.flush()
     return 0
