@@ -55,8 +55,15 @@ T = TypeVar("T")
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[..., Awaitable[Client]]
 
+
 # The console script next to the running interpreter (the venv need not be on PATH).
-EIDOSD = shutil.which("eidosd", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
+def console_script(name: str) -> str | None:
+    """A console script of this environment (beside the interpreter), else one on PATH."""
+    return shutil.which(name, path=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
+
+
+EIDOSD = console_script("eidosd")
+EIDOS_CLI = console_script("eidos-cli")
 # Settings for tests that send many requests and are not about rate limiting.
 NO_RATE_LIMIT = {"RATE_LIMIT": "100000", "RATE_BURST": "100000"}
 

@@ -4,15 +4,11 @@ reference's recipe data layered in for its values files and manifests."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from eidos_core import yaml
-
-EIDOS_CLI = shutil.which("eidos-cli", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]))
+from tests.support import EIDOS_CLI
 
 # Written for this test in the reference's layout (its worked example E1, abridged).
 GO_RECIPE = """\

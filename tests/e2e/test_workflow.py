@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import stat
 import sys
 from pathlib import Path
 
 from eidos_core import yaml
 from tests.kube.emulator import KubeFixture
+from tests.support import EIDOS_CLI
 
 NS = "gpu-operator"
 NODE = "gpu-node-1"
-BIN = os.path.dirname(sys.executable)
-EIDOS_CLI = shutil.which("eidos-cli", path=os.pathsep.join([BIN, os.environ.get("PATH", "")]))
 
 
 async def run(tmp_path: Path, *argv: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:

@@ -3,10 +3,8 @@ input — never exit 8, never a traceback, never a crash — and nothing written
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,8 +13,8 @@ import pytest
 from eidos_cli.__main__ import main
 from eidos_core import yaml
 from tests.hostile.payloads import PAYLOADS
+from tests.support import EIDOS_CLI
 
-EIDOS_CLI = shutil.which("eidos-cli", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]))
 EMBEDDED = Path(__file__).resolve().parents[2] / "recipe_data"
 
 SNAPSHOT = {

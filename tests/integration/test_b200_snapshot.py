@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -15,10 +14,7 @@ import pytest
 from eidos_core import yaml
 from eidos_core.snapshot.criteria import criteria_from_snapshot
 from eidos_core.snapshot.model import snapshot_from_document
-from tests.support import fake_nvidia_smi
-
-BIN = os.path.dirname(sys.executable)
-EIDOS_CLI = shutil.which("eidos-cli", path=os.pathsep.join([BIN, os.environ.get("PATH", "")]))
+from tests.support import EIDOS_CLI, fake_nvidia_smi
 
 # Our own: two B200s on an R570 driver, the fields the GPU collector reads.
 OWN_B200_XML = (

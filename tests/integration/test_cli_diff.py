@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,8 +22,8 @@ from eidos_core.data.files import EMBEDDED_PACKAGE
 from tests.hostile.payloads import PAYLOADS
 from tests.kube.emulator import KubeFixture
 from tests.registry import Registry
+from tests.support import EIDOS_CLI
 
-EIDOS_CLI = shutil.which("eidos-cli", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]))
 NS = "gpu-operator"
 
 OLD: dict[str, Any] = {

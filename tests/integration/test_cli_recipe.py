@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +19,8 @@ from eidosd.app import create_app
 from eidosd.settings import Settings
 from tests.conftest import mini_files
 from tests.kube.emulator import KubeFixture
+from tests.support import EIDOS_CLI
 
-EIDOS_CLI = shutil.which("eidos-cli", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]))
 NS = "eidos"
 
 

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,30 +22,17 @@ from eidos_core import yaml
 from eidos_core.snapshot.criteria import criteria_from_snapshot
 from eidos_core.snapshot.model import snapshot_from_document
 from tests.kube.emulator import KubeFixture
-from tests.support import fake_nvidia_smi
+from tests.support import EIDOS_CLI, GPU_NODE, GPU_NS, fake_nvidia_smi
 
-NS = "gpu-operator"
-NODE = "gpu-node-1"
-BIN = os.path.dirname(sys.executable)
-EIDOS_CLI = shutil.which("eidos-cli", path=os.pathsep.join([BIN, os.environ.get("PATH", "")]))
+NS = GPU_NS
+NODE = GPU_NODE
 RBAC = ("serviceaccounts", "roles", "rolebindings")
 CLUSTER_RBAC = {"clusterroles": "eidos-node-reader", "clusterrolebindings": "eidos-node-reader-gpu-operator-eidos"}
 
 
 @pytest.fixture
-def cluster(kube: KubeFixture) -> KubeFixture:
-    kube.emulator.set_version("v1.31.2-eks-7f9249a")
-    kube.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
-    kube.put(
-        {
-            "apiVersion": "v1",
-            "kind": "Node",
-            "metadata": {"name": NODE, "labels": {"nvidia.com/gpu.present": "true"}},
-            "spec": {"providerID": "aws:///us-west-2a/i-0123"},
-            "status": {"nodeInfo": {"kubeletVersion": "v1.31.2-eks-7f9249a", "architecture": "amd64"}},
-        }
-    )
-    return kube
+def cluster(gpu_cluster: KubeFixture) -> KubeFixture:
+    return gpu_cluster
 
 
 class Kubelet:

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,8 +15,8 @@ from eidos_cli.remote import MAX_RESPONSE_BYTES, fetch_recipe
 from eidos_core.errors import InvalidRequestError, UnavailableError
 from eidos_core.io.local import MAX_READ_BYTES, read_http
 from eidos_core.recipe.criteria import Criteria
+from tests.support import EIDOS_CLI
 
-EIDOS_CLI = shutil.which("eidos-cli", path=str(Path(sys.executable).parent))
 CHUNK = b"[" * 65536
 SENT = web.AppKey("sent", list[int])  # bytes the endless handler wrote, per request
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,12 +19,10 @@ import pytest
 
 from eidos_core import yaml
 from tests.kube.emulator import KubeFixture
-from tests.support import GPU_NODE, GPU_NS, fake_nvidia_smi
+from tests.support import EIDOS_CLI, GPU_NODE, GPU_NS, fake_nvidia_smi
 
 NS = GPU_NS
 NODE = GPU_NODE
-BIN = os.path.dirname(sys.executable)
-EIDOS_CLI = shutil.which("eidos-cli", path=os.pathsep.join([BIN, os.environ.get("PATH", "")]))
 ENTRY_POINTS = ("agent", "cli")
 CREATE_CM = f"/api/v1/namespaces/{NS}/configmaps"
 
